@@ -1,0 +1,305 @@
+"""The catalog: one SQLite file (WAL) holding books, files, chapters, usage and sync state.
+
+Every connection is made by :func:`connect`, which sets WAL, ``synchronous=NORMAL``,
+a busy timeout and foreign keys. Writes go through :meth:`Catalog.write`, one
+short ``BEGIN IMMEDIATE`` transaction, so a writer never dead-locks upgrading a
+read lock and a crash leaves either all of a change or none of it.
+
+Rows here always point at verified files in the content store: the ingest code
+stores the file first and writes the row after (DESIGN.md, "Durability").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from content.errors import CatalogError
+from content.migrations import apply_migrations
+
+__all__ = [
+    "Catalog",
+    "connect",
+    "book_id_for",
+    "now_iso",
+    "BOOK_JSON_FIELDS",
+]
+
+BUSY_TIMEOUT_MS = 10_000
+BOOK_JSON_FIELDS = ("authors", "subjects", "identifiers")
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with seconds, the catalog's time format."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def book_id_for(sha256s: list[str]) -> str:
+    """The stable, global id of a book made of files with these hashes.
+
+    One file: the first 16 hex digits of its sha256, so a copy of the same file
+    anywhere gets the same id. Several (an audiobook): the first 16 hex digits of
+    the sha256 of their hashes in order.
+    """
+    if not sha256s:
+        raise ValueError("a book needs at least one file")
+    if len(sha256s) == 1:
+        return sha256s[0][:16]
+    joined = "\n".join(sha256s).encode("ascii")
+    return hashlib.sha256(joined).hexdigest()[:16]
+
+
+def connect(path: Path | str) -> Database:
+    """Open the catalog file with the house pragmas; the caller owns the connection."""
+    try:
+        conn = sqlite3.connect(
+            str(path),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as error:
+        raise CatalogError(f"cannot open the catalog {path}: {error}") from error
+    return Database(conn)
+
+
+def _decode_book(row: dict) -> dict:
+    """Turn a ``books`` row into a dict with its JSON list columns decoded."""
+    book = dict(row)
+    for name in BOOK_JSON_FIELDS:
+        try:
+            book[name] = json.loads(book.get(name) or "[]")
+        except ValueError:
+            book[name] = []
+    return book
+
+
+class Catalog:
+    """The catalog database of one data directory.
+
+    Reading methods return plain dicts; writing methods must be called inside
+    :meth:`write`. One ``Catalog`` may be shared by threads: each thread gets
+    its own connection.
+    """
+
+    def __init__(self, path: Path | str, *, migrate: bool = True):
+        """Open (and, unless ``migrate`` is false, create or upgrade) the catalog at ``path``."""
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[Database] = []
+        if migrate:
+            try:
+                apply_migrations(self.db)
+            except sqlite3.DatabaseError as error:
+                raise CatalogError(f"cannot migrate the catalog {self.path}: {error}") from error
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        """Close every connection this catalog opened, in any thread."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Database]:
+        """One write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
+        db = self.db
+        if db.conn.in_transaction:
+            with db.atomic():
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+
+    # -- reading -----------------------------------------------------------
+
+    def count_books(self, status: str = "active") -> int:
+        """How many books have ``status``."""
+        row = self.db.execute("SELECT count(*) FROM books WHERE status = ?", [status]).fetchone()
+        return row[0]
+
+    def get_book(self, book_id: str) -> dict | None:
+        """One book with decoded lists and its category ids, or None."""
+        rows = list(self.db.query("SELECT * FROM books WHERE id = ?", [book_id]))
+        if not rows:
+            return None
+        book = _decode_book(rows[0])
+        book["categories"] = [
+            row["category_id"]
+            for row in self.db.query(
+                "SELECT category_id FROM book_categories WHERE book_id = ? ORDER BY category_id",
+                [book_id],
+            )
+        ]
+        return book
+
+    def book_exists(self, book_id: str) -> bool:
+        """Whether any row (whatever its status) has this id."""
+        row = self.db.execute("SELECT 1 FROM books WHERE id = ?", [book_id]).fetchone()
+        return row is not None
+
+    def files_of(self, book_id: str) -> list[dict]:
+        """The stored files of a book, primary/chapter files first in order."""
+        return list(
+            self.db.query(
+                "SELECT * FROM files WHERE book_id = ? ORDER BY "
+                "CASE role WHEN 'primary' THEN 0 WHEN 'chapter' THEN 1 ELSE 2 END, position",
+                [book_id],
+            )
+        )
+
+    def chapters_of(self, book_id: str) -> list[dict]:
+        """The chapters of a book in reading order."""
+        return list(
+            self.db.query(
+                "SELECT * FROM chapters WHERE book_id = ? ORDER BY position", [book_id]
+            )
+        )
+
+    def file_row(self, sha256: str) -> dict | None:
+        """Any catalog row for the stored file with this hash (size, media type), or None."""
+        rows = list(
+            self.db.query(
+                "SELECT f.* FROM files f JOIN books b ON b.id = f.book_id "
+                "WHERE f.sha256 = ? AND b.status != 'withdrawn' LIMIT 1",
+                [sha256],
+            )
+        )
+        return rows[0] if rows else None
+
+    def all_file_hashes(self) -> set[str]:
+        """Every sha256 the catalog refers to (files of books in any status)."""
+        return {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM files")}
+
+    def list_books(
+        self,
+        *,
+        category: str | None = None,
+        language: str | None = None,
+        order: str = "newest",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Active books, newest first or by title, optionally in one category or language."""
+        where = ["b.status = 'active'"]
+        params: list = []
+        join = ""
+        if category:
+            join = "JOIN book_categories bc ON bc.book_id = b.id"
+            where.append("bc.category_id = ?")
+            params.append(category)
+        if language:
+            where.append("b.language = ?")
+            params.append(language)
+        order_sql = "b.added_at DESC, b.id" if order == "newest" else "b.sort_title, b.id"
+        sql = (
+            f"SELECT b.* FROM books b {join} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT ? OFFSET ?"
+        )
+        return [_decode_book(row) for row in self.db.query(sql, params + [limit, offset])]
+
+    def count_listed(self, *, category: str | None = None, language: str | None = None) -> int:
+        """How many active books :meth:`list_books` would page through."""
+        where = ["b.status = 'active'"]
+        params: list = []
+        join = ""
+        if category:
+            join = "JOIN book_categories bc ON bc.book_id = b.id"
+            where.append("bc.category_id = ?")
+            params.append(category)
+        if language:
+            where.append("b.language = ?")
+            params.append(language)
+        sql = f"SELECT count(*) FROM books b {join} WHERE {' AND '.join(where)}"
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def categories(self) -> list[dict]:
+        """All categories in display order, each with its count of active books."""
+        return list(
+            self.db.query(
+                "SELECT c.*, (SELECT count(*) FROM book_categories bc JOIN books b "
+                "ON b.id = bc.book_id WHERE bc.category_id = c.id AND b.status = 'active') "
+                "AS books FROM categories c ORDER BY c.position, c.id"
+            )
+        )
+
+    def languages(self) -> list[dict]:
+        """The languages of active books with their counts, most books first."""
+        return list(
+            self.db.query(
+                "SELECT language, count(*) AS books FROM books WHERE status = 'active' "
+                "GROUP BY language ORDER BY books DESC, language"
+            )
+        )
+
+    # -- writing (inside write()) ------------------------------------------
+
+    def insert_book(
+        self,
+        book: dict,
+        *,
+        files: list[dict],
+        chapters: list[dict],
+        texts: list[tuple[int, str]],
+        categories: list[str],
+    ) -> None:
+        """Insert one book with its files, chapters, texts and categories.
+
+        Call inside :meth:`write`; every file must already be in the store.
+        """
+        row = dict(book)
+        for name in BOOK_JSON_FIELDS:
+            row[name] = json.dumps(row.get(name) or [], ensure_ascii=False)
+        stamp = now_iso()
+        row.setdefault("added_at", stamp)
+        row.setdefault("updated_at", stamp)
+        db = self.db
+        db["books"].insert(row)
+        for file_row in files:
+            db["files"].insert(dict(file_row, book_id=row["id"]))
+        for chapter in chapters:
+            db["chapters"].insert(dict(chapter, book_id=row["id"]))
+        for position, text in texts:
+            if text:
+                db["chapter_texts"].insert(
+                    {"book_id": row["id"], "position": position, "text": text}
+                )
+        known = {c["id"] for c in db.query("SELECT id FROM categories")}
+        for category in sorted(set(categories) & known):
+            db["book_categories"].insert({"book_id": row["id"], "category_id": category})
+
+    def delete_book(self, book_id: str) -> None:
+        """Remove a book's rows (files, chapters and texts cascade). Call inside :meth:`write`."""
+        self.db.execute("DELETE FROM books WHERE id = ?", [book_id])

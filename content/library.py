@@ -1,0 +1,99 @@
+"""One data directory as a whole: its catalog, content store, search index and checks.
+
+The web app, the CLI and the sync client all open a :class:`Library`; nothing
+else needs to know the layout of the data directory (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from content.catalog import Catalog
+from content.search import open_search_index
+from content.store import ContentStore, remove_orphans
+
+__all__ = ["Library", "StartupReport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StartupReport:
+    """What the start-up check found and fixed."""
+
+    stale_parts_removed: int = 0
+    orphans_removed: list[str] = field(default_factory=list)
+    index_rebuilt: bool = False
+
+
+class Library:
+    """The catalog, store and search index of one data directory."""
+
+    def __init__(self, data_dir: Path | str, *, search_engine: str = "fts5"):
+        """Open (creating if needed) the data directory's parts."""
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ContentStore(self.data_dir)
+        self.thumbs_dir = self.data_dir / "thumbs"
+        self.thumbs_dir.mkdir(exist_ok=True)
+        self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
+        self.search = open_search_index(search_engine, self.data_dir)
+
+    def close(self) -> None:
+        """Close the catalog's connections and the search index."""
+        close = getattr(self.search, "close", None)
+        if close is not None:
+            close()
+        self.catalog.close()
+
+    def startup(self) -> StartupReport:
+        """The cheap part of the check, run when the server starts.
+
+        Removes abandoned ``.part`` files and orphan store files (a crash
+        between file and row), and rebuilds a stale or missing search index.
+        Never refuses to serve: problems it cannot fix are logged.
+        """
+        report = StartupReport()
+        report.stale_parts_removed = self.store.remove_stale_parts()
+        report.orphans_removed = remove_orphans(self.store, self.referenced_hashes)
+        if self.search.is_stale(self.catalog):
+            log.warning("search index is stale or missing: rebuilding")
+            self.search.rebuild(self.catalog)
+            report.index_rebuilt = True
+        return report
+
+    def referenced_hashes(self) -> set[str]:
+        """Every sha256 the catalog refers to."""
+        return self.catalog.all_file_hashes()
+
+    def thumb_path(self, sha256: str) -> Path:
+        """Where the thumbnail with this hash lives (derived data)."""
+        return self.thumbs_dir / f"{sha256}.jpg"
+
+    def check(self) -> list[str]:
+        """Verify everything (DESIGN.md rule 3); return a list of problems, empty when clean."""
+        problems: list[str] = []
+        try:
+            result = self.catalog.db.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as error:
+            return [f"catalog: cannot run integrity_check: {error}"]
+        if [row[0] for row in result] != ["ok"]:
+            problems.extend(f"catalog integrity: {row[0]}" for row in result)
+        fk = self.catalog.db.execute("PRAGMA foreign_key_check").fetchall()
+        problems.extend(f"catalog: broken reference in {row[0]} rowid {row[1]}" for row in fk)
+        referenced = self.referenced_hashes()
+        stored = set(self.store.hashes())
+        for sha in sorted(referenced - stored):
+            problems.append(f"missing file: {sha} is in the catalog but not in the store")
+        for sha in sorted(stored - referenced):
+            problems.append(f"orphan file: {sha} is in the store but no book refers to it")
+        for sha in sorted(stored):
+            if not self.store.verify(sha):
+                problems.append(f"corrupt file: {sha} does not match its hash")
+        for path in self.store.strays():
+            problems.append(f"stray file in the store: {path.relative_to(self.data_dir)}")
+        problems.extend(f"search index: {p}" for p in self.search.problems(self.catalog))
+        return problems

@@ -1,0 +1,210 @@
+"""The catalog's schema, as named migrations applied in order and recorded.
+
+Each migration is one function and one change; a migration, once it has
+landed, is never edited: a new change is a new function at the end. The
+record lives in ``_sqlite_migrations`` (sqlite-utils' migrations table), so
+re-running :func:`apply_migrations` on an up-to-date catalog does nothing.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["MIGRATIONS", "apply_migrations", "pending_migrations"]
+
+MIGRATIONS = Migrations("readpoint.catalog")
+
+# The categories a new catalog starts with (id, position, icon, vi, th, en).
+# Kept inline: a landed migration must not change when this list would.
+STARTER_CATEGORIES = [
+    ("farming", 1, "farming", "Nông nghiệp", "เกษตรกรรม", "Farming"),
+    ("health", 2, "health", "Sức khỏe", "สุขภาพ", "Health"),
+    ("law", 3, "law", "Pháp luật", "กฎหมาย", "Law"),
+    ("children", 4, "children", "Thiếu nhi", "เด็ก", "Children"),
+    ("culture", 5, "culture", "Văn hóa", "วัฒนธรรม", "Culture"),
+    ("language", 6, "language", "Ngôn ngữ", "ภาษา", "Language"),
+    ("other", 99, "other", "Khác", "อื่น ๆ", "Other"),
+]
+
+
+@MIGRATIONS(name="0001_books_files_chapters")
+def books_files_chapters(db: Database) -> None:
+    """Books, their stored files and chapters, and the full text per chapter."""
+    db.executescript(
+        """
+        CREATE TABLE books (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            sort_title TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            language TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            publisher TEXT NOT NULL DEFAULT '',
+            date TEXT NOT NULL DEFAULT '',
+            subjects TEXT NOT NULL DEFAULT '[]',
+            identifiers TEXT NOT NULL DEFAULT '[]',
+            format TEXT NOT NULL CHECK (format IN ('epub', 'pdf', 'audio')),
+            origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'hub')),
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'hidden', 'withdrawn')),
+            rev INTEGER,
+            cover_sha256 TEXT,
+            thumb_sha256 TEXT,
+            size INTEGER NOT NULL DEFAULT 0,
+            duration REAL,
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX books_added ON books (status, added_at DESC);
+        CREATE INDEX books_language ON books (status, language, sort_title);
+        CREATE INDEX books_sort_title ON books (status, sort_title);
+
+        CREATE TABLE files (
+            book_id TEXT NOT NULL REFERENCES books (id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('primary', 'chapter', 'cover', 'thumb')),
+            position INTEGER NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            duration REAL,
+            PRIMARY KEY (book_id, role, position)
+        );
+        CREATE INDEX files_sha256 ON files (sha256);
+
+        CREATE TABLE chapters (
+            book_id TEXT NOT NULL REFERENCES books (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            href TEXT,
+            file_sha256 TEXT,
+            start REAL,
+            duration REAL,
+            PRIMARY KEY (book_id, position)
+        );
+
+        CREATE TABLE chapter_texts (
+            book_id TEXT NOT NULL REFERENCES books (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (book_id, position)
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0002_categories")
+def categories(db: Database) -> None:
+    """Categories with a name per UI language, and the books in each."""
+    db.executescript(
+        """
+        CREATE TABLE categories (
+            id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL DEFAULT 0,
+            icon TEXT NOT NULL DEFAULT '',
+            name_vi TEXT NOT NULL,
+            name_th TEXT NOT NULL,
+            name_en TEXT NOT NULL
+        );
+        CREATE TABLE book_categories (
+            book_id TEXT NOT NULL REFERENCES books (id) ON DELETE CASCADE,
+            category_id TEXT NOT NULL REFERENCES categories (id),
+            PRIMARY KEY (book_id, category_id)
+        );
+        CREATE INDEX book_categories_category ON book_categories (category_id, book_id);
+        """
+    )
+    db["categories"].insert_all(
+        [
+            dict(zip(("id", "position", "icon", "name_vi", "name_th", "name_en"), row))
+            for row in STARTER_CATEGORIES
+        ]
+    )
+
+
+@MIGRATIONS(name="0003_events_imports")
+def events_imports(db: Database) -> None:
+    """The append-only usage log and the librarian's import history."""
+    db.executescript(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            book_id TEXT,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX events_kind ON events (kind, at);
+
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            imported INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE import_files (
+            import_id INTEGER NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            verdict TEXT NOT NULL
+                CHECK (verdict IN ('imported', 'duplicate', 'rejected', 'skipped')),
+            reason TEXT NOT NULL DEFAULT '',
+            book_id TEXT
+        );
+        CREATE INDEX import_files_import ON import_files (import_id, verdict);
+        """
+    )
+
+
+@MIGRATIONS(name="0004_sync_tables")
+def sync_tables(db: Database) -> None:
+    """Device identity, pinned trust, applied release and resumable downloads."""
+    db.executescript(
+        """
+        CREATE TABLE device (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            device_id TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            enrolled_at TEXT
+        );
+        CREATE TABLE trust (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'root',
+            pinned_at TEXT NOT NULL
+        );
+        CREATE TABLE sync_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            applied_release INTEGER NOT NULL DEFAULT 0,
+            manifest_sha256 TEXT,
+            stage TEXT NOT NULL DEFAULT 'idle',
+            usage_acked_through INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT
+        );
+        CREATE TABLE downloads (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            offset INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            release INTEGER,
+            updated_at TEXT
+        );
+        """
+    )
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply every pending migration; return the names that were applied now."""
+    names = [migration.name for migration in MIGRATIONS.pending(db)]
+    MIGRATIONS.apply(db)
+    return names
+
+
+def pending_migrations(db: Database) -> list[str]:
+    """Names of the migrations not yet applied to ``db`` (read-only)."""
+    return [migration.name for migration in MIGRATIONS.pending(db)]

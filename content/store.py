@@ -1,0 +1,237 @@
+"""The content store: immutable files named by their sha256 under ``store/ab/<sha256>``.
+
+A file becomes visible only after it is complete and verified (DESIGN.md,
+"Durability"): the bytes go to ``tmp/<random>.part``, are fsynced, their hash
+is checked, the part is renamed into ``store/`` and the directory fsynced.
+Only then may a catalog row name it. A crash at any point leaves either no file
+or a whole one; a whole file without a row is an orphan, removed at start-up
+(:func:`remove_orphans`) unless a writer holds the writer lock.
+
+Nothing here builds a path from text it has not checked: :func:`is_sha256`
+guards every name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from content.errors import HashMismatch, StoreError
+
+__all__ = ["ContentStore", "is_sha256", "writer_lock", "WriterBusy"]
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class WriterBusy(StoreError):
+    """Another process holds the data directory's writer lock."""
+
+
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is exactly 64 lower-case hex digits."""
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def _fsync_dir(path: Path) -> None:
+    """Flush a directory entry (a rename) to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writer_lock(data_dir: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold the data directory's writer lock (one importer or sync writer at a time).
+
+    Start-up clean-up checks this lock so it never removes a file that a
+    running writer has stored but not yet recorded.
+    """
+    lock_path = Path(data_dir) / "tmp" / "writer.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+        try:
+            fcntl.flock(handle.fileno(), flags)
+        except BlockingIOError as error:
+            raise WriterBusy("another import or sync is running on this data directory") from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def writer_lock_held(data_dir: Path) -> bool:
+    """Whether some process holds the writer lock right now (without waiting)."""
+    try:
+        with writer_lock(data_dir, wait=False):
+            return False
+    except WriterBusy:
+        return True
+
+
+class ContentStore:
+    """The ``store/`` and ``tmp/`` folders of one data directory."""
+
+    def __init__(self, data_dir: Path | str):
+        """Use (and create if needed) ``store/`` and ``tmp/`` under ``data_dir``."""
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "store"
+        self.tmp = self.data_dir / "tmp"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the file with this hash lives (whether or not it exists)."""
+        if not is_sha256(sha256):
+            raise StoreError(f"not a sha256: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        """Whether a file with this hash is in the store."""
+        return is_sha256(sha256) and self.path_for(sha256).is_file()
+
+    def put_stream(
+        self,
+        source: BinaryIO,
+        *,
+        expected_sha256: str | None = None,
+        max_bytes: int | None = None,
+    ) -> tuple[str, int]:
+        """Copy ``source`` into the store durably; return (sha256, size).
+
+        ``expected_sha256`` makes a mismatch an error (HashMismatch) and
+        ``max_bytes`` caps what is read (StoreError past it). Nothing partial is
+        ever visible: on any error the ``.part`` file is removed.
+        """
+        part = self.tmp / f"{secrets.token_hex(8)}.part"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(part, "xb") as out:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                while chunk := source.read(CHUNK):
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise StoreError(f"file larger than the allowed {max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha256 = digest.hexdigest()
+            if expected_sha256 is not None and sha256 != expected_sha256:
+                raise HashMismatch(f"content hash {sha256} is not the expected {expected_sha256}")
+            self._install(part, sha256)
+        finally:
+            part.unlink(missing_ok=True)
+        return sha256, size
+
+    def put_file(self, path: Path, **options) -> tuple[str, int]:
+        """Copy the file at ``path`` into the store; see :meth:`put_stream`."""
+        with open(path, "rb") as source:
+            return self.put_stream(source, **options)
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; return (sha256, size)."""
+        return self.put_stream(io.BytesIO(data))
+
+    def _install(self, part: Path, sha256: str) -> None:
+        """Rename a verified part file to its final name and flush the directory."""
+        final = self.path_for(sha256)
+        if final.is_file():
+            return  # identical content is already stored
+        final.parent.mkdir(exist_ok=True)
+        os.rename(part, final)
+        _fsync_dir(final.parent)
+
+    def remove(self, sha256: str) -> None:
+        """Delete a stored file (the caller has removed its rows first)."""
+        path = self.path_for(sha256)
+        path.unlink(missing_ok=True)
+
+    def hashes(self) -> Iterator[str]:
+        """Every sha256 present in the store (files with other names are ignored)."""
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or len(folder.name) != 2:
+                continue
+            for path in sorted(folder.iterdir()):
+                if is_sha256(path.name) and path.name[:2] == folder.name:
+                    yield path.name
+
+    def strays(self) -> list[Path]:
+        """Files under ``store/`` that are not named as a stored file should be."""
+        found = []
+        for path in self.root.rglob("*"):
+            if path.is_file():
+                name_ok = is_sha256(path.name) and path.parent.name == path.name[:2]
+                if not name_ok or path.parent.parent != self.root:
+                    found.append(path)
+        return found
+
+    def verify(self, sha256: str) -> bool:
+        """Re-hash a stored file; True when its bytes match its name."""
+        digest = hashlib.sha256()
+        try:
+            with open(self.path_for(sha256), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return False
+        return digest.hexdigest() == sha256
+
+    def remove_stale_parts(self, *, older_than: float = 0.0) -> int:
+        """Delete ``tmp/*.part`` files no live writer holds; return how many."""
+        removed = 0
+        now = time.time()
+        for part in self.tmp.glob("*.part"):
+            try:
+                with open(part, "rb") as handle:
+                    try:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # a writer is still filling it
+                    if now - part.stat().st_mtime < older_than:
+                        continue
+                    part.unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+
+def remove_orphans(store: ContentStore, referenced: Callable[[], set[str]]) -> list[str]:
+    """Remove stored files no catalog row refers to; return their hashes.
+
+    ``referenced`` is called under the lock and returns every hash the catalog
+    names. Such files are what a crash between "file installed" and "row committed"
+    leaves. Skipped entirely while a writer holds the writer lock, because a
+    running import has files it has not recorded yet.
+    """
+    try:
+        with writer_lock(store.data_dir, wait=False):
+            names = referenced()
+            orphans = [sha for sha in store.hashes() if sha not in names]
+            for sha in orphans:
+                log.warning("removing orphan file %s (no catalog row)", sha)
+                store.remove(sha)
+            return orphans
+    except WriterBusy:
+        log.info("a writer is running: orphan clean-up skipped")
+        return []
+
+
+__all__ += ["remove_orphans", "writer_lock_held"]

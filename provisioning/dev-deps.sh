@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages `make run` (arg "run") or `make test` (arg "test") need,
+# only those that are missing. Uses sudo when not root. Safe to run again.
+set -eu
+want="python3-venv"
+if [ "${1:-run}" = "test" ]; then
+    want="$want chromium fonts-dejavu-core ffmpeg"
+fi
+missing=""
+for pkg in $want; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+# python3-venv is moot where python3 already has a working venv module (e.g. pyenv builds).
+case "$missing" in
+    *python3-venv*)
+        if python3 -c 'import ensurepip, venv' 2>/dev/null; then
+            missing=$(echo "$missing" | sed 's/python3-venv//')
+        fi ;;
+esac
+missing=$(echo "$missing" | xargs)
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing Debian packages: $missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

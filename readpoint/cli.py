@@ -1,0 +1,170 @@
+"""The ``readpoint`` command: a thin layer over the library and the app.
+
+Every command takes ``--data DIR`` (default ``$READPOINT_DATA``, else
+``./var``), calls one library function, reports the result, and exits non-zero
+with a one-line message on a user error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from content.errors import ContentError
+from readpoint.settings import SettingsError, load_settings, resolve_data_dir
+
+__all__ = ["cli"]
+
+log = logging.getLogger("readpoint")
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $READPOINT_DATA, else ./var).",
+)
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Configure logging once, for the command line."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _open(data_dir: Path | None):
+    """Resolve the data directory and settings and open the library."""
+    from content.library import Library
+
+    path = resolve_data_dir(data_dir)
+    try:
+        settings = load_settings(path)
+        return Library(path, search_engine=settings["search_engine"]), settings
+    except (SettingsError, ContentError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
+@click.version_option(package_name="readpoint")
+def cli(verbose: bool) -> None:
+    """readpoint: a community digital reading point (e-books and audiobooks over Wi-Fi)."""
+    _setup_logging(verbose)
+
+
+@cli.command()
+@data_option
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--no-starter", is_flag=True, help="Do not load the starter collection into an empty library.")
+def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None:
+    """Serve the library to phones (waitress)."""
+    from readpoint.app import create_app
+    from readpoint.server import serve as serve_app
+    from readpoint.starter import load_starter_if_empty
+
+    path = resolve_data_dir(data_dir)
+    try:
+        settings = load_settings(path)
+        if settings["load_starter"] and not no_starter:
+            report = load_starter_if_empty(path, settings)
+            if report is not None:
+                log.info("starter collection: %d books loaded", len(report.imported))
+        app = create_app(data_dir=path)
+    except (SettingsError, ContentError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+    log.info("serving %s on http://%s:%d/", path, host, port)
+    serve_app(app, host=host, port=port, threads=settings["threads"])
+
+
+def _progress_line(done: int, total: int, current: str) -> None:
+    """One updating progress line on stderr: a bar, counts and the current file."""
+    width = 24
+    filled = width * done // total if total else width
+    name = Path(current).name[:40] if current else ""
+    click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}", err=True, nl=not current)
+
+
+@cli.command(name="import")
+@data_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--usb", is_flag=True, help="Also scan mounted USB drives (/media/*, /run/media/*/*).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object.")
+def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as_json: bool) -> None:
+    """Import e-books (EPUB, PDF) and audiobooks from files and folders.
+
+    Exit 0 when nothing was rejected, 1 when some files were rejected (the
+    good ones are still imported), 2 on a usage error.
+    """
+    from content.ingest import import_paths
+    from content.usb import find_usb_sources
+
+    library, settings = _open(data_dir)
+    sources = list(paths)
+    if usb:
+        sources += find_usb_sources(settings["usb_roots"].split(":"))
+    if not sources:
+        raise click.UsageError("nothing to import: give files or folders, or --usb")
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise click.UsageError(f"no such file or folder: {missing[0]}")
+    try:
+        report = import_paths(
+            library,
+            sources,
+            progress=_progress_line if sys.stderr.isatty() or not as_json else None,
+            max_uncompressed_bytes=settings["import_max_uncompressed_mb"] * 2**20,
+            max_file_bytes=settings["import_max_file_mb"] * 2**20,
+        )
+    except ContentError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        library.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(
+            f"imported {len(report.imported)}, duplicates {len(report.duplicates)}, "
+            f"rejected {len(report.rejected)}, skipped {len(report.skipped)}"
+        )
+        for entry in report.rejected:
+            click.echo(f"rejected: {entry['path']}: {entry['reason']}")
+    sys.exit(1 if report.rejected else 0)
+
+
+@cli.command()
+@data_option
+def check(data_dir: Path | None) -> None:
+    """Verify the catalog, every stored file's hash and the search index; exit 1 on problems."""
+    library, _settings = _open(data_dir)
+    try:
+        problems = library.check()
+    finally:
+        library.close()
+    if problems:
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo("ok: catalog, files and search index agree")
+
+
+@cli.command()
+@data_option
+def reindex(data_dir: Path | None) -> None:
+    """Rebuild the derived data (search index) from the catalog and the store."""
+    library, _settings = _open(data_dir)
+    try:
+        count = library.search.rebuild(library.catalog)
+    except ContentError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        library.close()
+    click.echo(f"search index rebuilt: {count} books")

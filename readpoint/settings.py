@@ -1,0 +1,119 @@
+"""Settings, declared once as (name, default, help), and how they are resolved.
+
+Order, later wins: the defaults below → ``<data>/readpoint.toml`` → ``READPOINT_<NAME>``
+environment variables → the mapping a test passes to ``create_app``. The data
+directory itself is not a setting here: it comes from ``--data``,
+``$READPOINT_DATA`` or ``./var`` (see :func:`resolve_data_dir`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Setting", "SETTINGS", "SettingsError", "load_settings", "resolve_data_dir", "default_ui_dir"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or an unknown name."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default value (which fixes its type) and help text."""
+
+    name: str
+    default: Any
+    help: str
+
+
+def default_ui_dir() -> str:
+    """The ``kiosk-ui`` folder: beside the packages in a checkout, else where the wheel put it."""
+    checkout = Path(__file__).resolve().parent.parent / "kiosk-ui"
+    if checkout.is_dir():
+        return str(checkout)
+    import sys
+
+    return str(Path(sys.prefix) / "share" / "readpoint" / "kiosk-ui")
+
+
+SETTINGS: list[Setting] = [
+    Setting("site_name", "Thư viện cộng đồng", "Name of this reading point, shown in every page's header."),
+    Setting("default_locale", "vi", "UI language when the phone asks for none we have: vi, th or en."),
+    Setting("search_engine", "fts5", "Search engine: fts5 (SQLite, default, power-safe) or whoosh."),
+    Setting("search_time_budget_ms", 2000, "Longest time one search may run before it returns what it has."),
+    Setting("page_size", 20, "Books per page in listings."),
+    Setting("threads", 8, "Worker threads of the web server (waitress)."),
+    Setting("load_starter", True, "Load the starter collection into a new, empty data directory on serve."),
+    Setting("events_flush_seconds", 30, "How often buffered usage events are written to the catalog."),
+    Setting("events_buffer_max", 500, "Buffered usage events that force a write before the timer."),
+    Setting("import_max_uncompressed_mb", 300, "Largest uncompressed size of one EPUB the importer opens."),
+    Setting("import_max_file_mb", 2048, "Largest single file the importer copies into the store."),
+    Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
+    Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+]
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def resolve_data_dir(option: str | os.PathLike | None) -> Path:
+    """The data directory: the ``--data`` option, else ``$READPOINT_DATA``, else ``./var``."""
+    if option:
+        return Path(option).resolve()
+    env = os.environ.get("READPOINT_DATA")
+    return Path(env).resolve() if env else Path("var").resolve()
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    """Convert ``value`` to the type of the setting's default."""
+    kind = type(setting.default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+        elif kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        elif kind is str:
+            return text
+    raise SettingsError(f"{origin}: {setting.name} must be a {kind.__name__}, not {value!r}")
+
+
+def load_settings(data_dir: Path, overrides: dict | None = None, environ=None) -> dict[str, Any]:
+    """Resolve every setting for ``data_dir``; unknown names in the TOML file are an error."""
+    environ = os.environ if environ is None else environ
+    values = {setting.name: setting.default for setting in SETTINGS}
+    toml_path = Path(data_dir) / "readpoint.toml"
+    if toml_path.is_file():
+        try:
+            with open(toml_path, "rb") as handle:
+                from_file = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{toml_path}: {error}") from error
+        for name, value in from_file.items():
+            if name not in _BY_NAME:
+                raise SettingsError(f"{toml_path}: unknown setting {name!r}")
+            values[name] = _coerce(_BY_NAME[name], value, str(toml_path))
+    for setting in SETTINGS:
+        key = "READPOINT_" + setting.name.upper()
+        if key in environ:
+            values[setting.name] = _coerce(setting, environ[key], key)
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise SettingsError(f"unknown setting {name!r}")
+        values[name] = _coerce(_BY_NAME[name], value, "test settings")
+    if values["search_engine"] not in ("fts5", "whoosh"):
+        raise SettingsError(f"search_engine must be fts5 or whoosh, not {values['search_engine']!r}")
+    if not values["ui_dir"]:
+        values["ui_dir"] = default_ui_dir()
+    return values
