@@ -23,7 +23,7 @@ from pathlib import Path
 
 from content.catalog import book_id_for, now_iso
 from content.categories import categories_for, fold_label
-from content.errors import ContentError, FileVerdict, RejectedFile, SkippedFile
+from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
 from content.metadata import clean_book
 from content.parsed import ParsedBook
 from content.readers.audio import group_audiobooks, read_audio
@@ -306,42 +306,72 @@ class _Importer:
         return None
 
     def add(self, parsed: ParsedBook, hashes: list[str], paths: list[Path]) -> None:
-        """Clean, store and record one parsed book (files first, then rows)."""
+        """Clean, store and record one parsed book (files first, then rows).
+
+        If anything fails after the first file is stored, the files this book
+        stored are removed again: nothing of a rejected book stays in the store.
+        """
         parsed = clean_book(parsed)
         if len(parsed.title) > MAX_TITLE:
             raise RejectedFile(f"title longer than {MAX_TITLE} characters")
-        store = self.library.store
         book_id = book_id_for(hashes)
-        file_rows = []
+        file_rows: list[dict] = []
+        try:
+            self.store_files(parsed, hashes, file_rows)
+            cover_sha = self.store_cover(parsed, file_rows)
+            thumb_sha = self.make_thumb(parsed, book_id)
+            book = self.book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
+            chapters, texts = self.chapter_rows(parsed, file_rows)
+            with self.catalog.write():
+                self.catalog.insert_book(
+                    book,
+                    files=file_rows,
+                    chapters=chapters,
+                    texts=texts,
+                    categories=categories_for(parsed.subjects, self.categories),
+                )
+                self.library.search.index_book(self.catalog, book_id)
+                for path in paths:
+                    self.verdict("imported", path, book=book)
+                self.flush_verdicts()
+        except BaseException:
+            self.pending_verdicts = [v for v in self.pending_verdicts if v["verdict"] != "imported"]
+            self.report.imported = [e for e in self.report.imported if e.get("id") != book_id]
+            self.discard_unreferenced([row["sha256"] for row in file_rows])
+            raise
+
+    def store_files(self, parsed: ParsedBook, hashes: list[str], file_rows: list[dict]) -> None:
+        """Copy the book's files into the store, checking each against its earlier hash."""
         for position, (pfile, sha) in enumerate(zip(parsed.files, hashes)):
-            stored_sha, size = store.put_file(pfile.path, expected_sha256=sha)
+            try:
+                stored_sha, size = self.library.store.put_file(
+                    pfile.path, expected_sha256=sha, max_bytes=self.limits["max_file_bytes"]
+                )
+            except HashMismatch as error:
+                raise RejectedFile(
+                    "the file changed while it was copied (was the USB stick removed?)"
+                ) from error
+            except StoreError as error:
+                raise RejectedFile(str(error)) from error
+            suffix = pfile.path.suffix.lower()
             file_rows.append(
                 {
                     "sha256": stored_sha,
                     "role": pfile.role,
                     "position": position,
                     "size": size,
-                    "media_type": pfile.media_type or MEDIA_TYPES.get(pfile.path.suffix.lower(), "application/octet-stream"),
+                    "media_type": pfile.media_type or MEDIA_TYPES.get(suffix, "application/octet-stream"),
                     "name": unicodedata.normalize("NFC", pfile.path.name),
                     "duration": pfile.duration,
                 }
             )
-        cover_sha = self.store_cover(parsed, file_rows)
-        thumb_sha = self.make_thumb(parsed, book_id)
-        book = self.book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
-        chapters, texts = self.chapter_rows(parsed, file_rows)
-        with self.catalog.write():
-            self.catalog.insert_book(
-                book,
-                files=file_rows,
-                chapters=chapters,
-                texts=texts,
-                categories=categories_for(parsed.subjects, self.categories),
-            )
-            self.library.search.index_book(self.catalog, book_id)
-            for path in paths:
-                self.verdict("imported", path, book=book)
-            self.flush_verdicts()
+
+    def discard_unreferenced(self, hashes: list[str]) -> None:
+        """Remove files this run stored for a book that was not recorded after all."""
+        referenced = self.catalog.all_file_hashes()
+        for sha in hashes:
+            if sha not in referenced:
+                self.library.store.remove(sha)
 
     def store_cover(self, parsed: ParsedBook, file_rows: list[dict]) -> str | None:
         """Store the book's original cover image (if any) as a ``cover`` file."""

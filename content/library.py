@@ -74,8 +74,15 @@ class Library:
         return self.thumbs_dir / f"{sha256}.jpg"
 
     def check(self) -> list[str]:
-        """Verify everything (DESIGN.md rule 3); return a list of problems, empty when clean."""
+        """Verify everything (DESIGN.md rule 3); return a list of problems, empty when clean.
+
+        What a crash legitimately leaves (abandoned ``.part`` files, a stored file
+        whose row was never committed) is cleaned first, as at start-up: that is
+        the documented recovery, not a problem.
+        """
         problems: list[str] = []
+        self.store.remove_stale_parts()
+        remove_orphans(self.store, self.referenced_hashes)
         try:
             result = self.catalog.db.execute("PRAGMA integrity_check").fetchall()
         except sqlite3.DatabaseError as error:

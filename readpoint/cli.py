@@ -168,3 +168,7 @@ def reindex(data_dir: Path | None) -> None:
     finally:
         library.close()
     click.echo(f"search index rebuilt: {count} books")
+
+
+if __name__ == "__main__":
+    cli()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import waitress
 from flask import Flask
 
@@ -26,9 +28,15 @@ def make_server(app: Flask, *, host: str, port: int, threads: int = 8):
     )
 
 
+def _stop(_signum, _frame):
+    """Turn SIGTERM into a normal exit so ``atexit`` handlers (event flush) run."""
+    raise SystemExit(0)
+
+
 def serve(app: Flask, *, host: str, port: int, threads: int = 8) -> None:
     """Serve ``app`` until interrupted."""
     server = make_server(app, host=host, port=port, threads=threads)
+    signal.signal(signal.SIGTERM, _stop)  # systemd's stop: exit cleanly, flush usage events
     try:
         server.run()
     except KeyboardInterrupt:
