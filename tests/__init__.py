@@ -1,0 +1,1 @@
+"""The test suite; tests.media generates the sample files the tests read."""
