@@ -155,3 +155,18 @@ def test_running_server_sees_new_books(app, client, tmp_path):
     library.close()
     assert client.get("/healthz").json["books"] == 1
     assert "Sách mới" in client.get("/").get_data(as_text=True)
+
+
+def test_audiobook_genre_becomes_its_category(library, tmp_path):
+    from mutagen.id3 import ID3, TCON
+
+    folder = tmp_path / "nghe"
+    folder.mkdir()
+    for track in (1, 2):
+        path = make_mp3(folder / f"{track}.mp3", seconds=1.0, title=f"Bài {track}", album="Sức khỏe gia đình",
+                        track=track)
+        tags = ID3(path)
+        tags.add(TCON(encoding=3, text=["Sức khỏe"]))
+        tags.save(path)
+    import_paths(library, [folder])
+    assert [b["title"] for b in library.catalog.list_books(category="health")] == ["Sức khỏe gia đình"]

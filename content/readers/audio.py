@@ -79,6 +79,7 @@ class AudioInfo:
     date: str = ""
     description: str = ""
     language: str = ""
+    genre: str = ""
     cover: bytes | None = None
     chapters: list[ParsedChapter] = field(default_factory=list)
 
@@ -257,6 +258,7 @@ def _read_id3(audio: MP3, info: AudioInfo) -> None:
     info.title, info.artist, info.album = text("TIT2"), text("TPE1"), text("TALB")
     info.album_artist, info.date, info.language = text("TPE2"), text("TDRC", "TYER"), text("TLAN")
     info.track, info.disc = _number(text("TRCK")), _number(text("TPOS"))
+    info.genre = text("TCON")
     comments = tags.getall("COMM")
     info.description = clean_text(_repair_latin1(comments[0].text[0])) if comments and comments[0].text else ""
     pictures = sorted(tags.getall("APIC"), key=lambda p: p.type != 3)  # the front cover first
@@ -270,6 +272,7 @@ def _read_mp4(audio: MP4, info: AudioInfo) -> None:
     info.title, info.artist, info.album = _first(tags, "©nam"), _first(tags, "©ART"), _first(tags, "©alb")
     info.album_artist, info.date = _first(tags, "aART"), _first(tags, "©day")
     info.description = _first(tags, "desc", "ldes", "©cmt")
+    info.genre = _first(tags, "©gen")
     info.track, info.disc = _number(tags.get("trkn")), _number(tags.get("disk"))
     covers = tags.get("covr") or []
     info.cover = bytes(covers[0]) if covers else None
@@ -317,6 +320,7 @@ def _read_vorbis(audio: Any, info: AudioInfo) -> None:
         info.album_artist, info.date = _first(tags, "albumartist", "album artist"), _first(tags, "date")
         info.description = _first(tags, "description", "comment")
         info.language = _first(tags, "language")
+        info.genre = _first(tags, "genre")
         info.track, info.disc = _number(_first(tags, "tracknumber")), _number(_first(tags, "discnumber"))
         info.chapters = _vorbis_chapters(tags, info.duration)
     info.cover = _vorbis_cover(audio)
@@ -442,6 +446,7 @@ def _book(members: list[tuple[Path, AudioInfo]], title: str) -> ParsedBook:
         language=next((i.language for i in infos if i.language), ""),
         description=next((i.description for i in infos if i.description), ""),
         date=next((i.date for i in infos if i.date), ""),
+        subjects=list(dict.fromkeys(i.genre for i in infos if i.genre)),
         chapters=chapters,
         cover=next((i.cover for i in infos if i.cover), None),
         duration=sum(i.duration for i in infos),
