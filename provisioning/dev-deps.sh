@@ -4,7 +4,7 @@
 set -eu
 want="python3-venv"
 if [ "${1:-run}" = "test" ]; then
-    want="$want chromium fonts-dejavu-core ffmpeg"
+    want="$want chromium fonts-dejavu-core fonts-thai-tlwg-ttf ffmpeg"
 fi
 missing=""
 for pkg in $want; do

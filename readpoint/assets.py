@@ -2,22 +2,28 @@
 
 ``asset_url("site.css")`` gives ``/static/<hash>/site.css``; the hash is of the
 file's bytes, computed once per file per process, so a new release never
-serves a stale cached asset.
+serves a stale cached asset. Text assets (CSS, JS, SVG; pdf.js too) are
+gzip-compressed once, kept in memory, and sent compressed to every phone
+that accepts gzip (``Vary: Accept-Encoding``, ETag ``"<hash>-gz"``).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app
+from flask import Blueprint, Flask, Response, abort, current_app, request
 
-from readpoint.http_files import send_immutable
+from readpoint.http_files import IMMUTABLE_CACHE, send_immutable
 
-__all__ = ["init_app", "asset_url", "bp"]
+__all__ = ["init_app", "asset_url", "bp", "PRECOMPRESS_MAX"]
 
 bp = Blueprint("assets", __name__)
+
+PRECOMPRESS_MAX = 4 * 1024 * 1024  # pdf.js's worker (1.1 MB) is the largest asset
+COMPRESSIBLE_TYPES = ("text/", "application/javascript", "image/svg+xml", "application/json")
 
 
 def _static_dir() -> Path:
@@ -48,15 +54,53 @@ def asset_url(name: str) -> str:
     return f"/static/{_asset_hash(name)}/{name}"
 
 
+def _gzipped(name: str, path: Path) -> bytes | None:
+    """The asset's bytes gzip-compressed (made once per process), or None if that saves nothing."""
+    cache = current_app.extensions.setdefault("asset_gzip", {})
+    if name not in cache:
+        data = path.read_bytes()
+        packed = gzip.compress(data, compresslevel=9, mtime=0)
+        cache[name] = packed if len(packed) < len(data) else None
+    return cache[name]
+
+
+def _accepts_gzip() -> bool:
+    """Whether the client accepts gzip (and did not refuse it with ``q=0``)."""
+    return request.accept_encodings.quality("gzip") > 0
+
+
+def _compressed(name: str, path: Path, digest: str, media_type: str) -> Response | None:
+    """The precompressed response for a text asset, or None to send the file as it is."""
+    if not media_type.startswith(COMPRESSIBLE_TYPES) or path.stat().st_size > PRECOMPRESS_MAX:
+        return None
+    packed = _gzipped(name, path) if _accepts_gzip() else None
+    if packed is None:
+        return None
+    etag = f"{digest}-gz"
+    headers = {"ETag": f'"{etag}"', "Cache-Control": IMMUTABLE_CACHE, "Vary": "Accept-Encoding"}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    headers["Content-Encoding"] = "gzip"
+    body = packed if request.method != "HEAD" else b""
+    response = Response(body, mimetype=media_type, headers=headers)
+    response.content_length = len(packed)
+    return response
+
+
 @bp.route("/static/<digest>/<path:name>", methods=["GET", "HEAD"])
 def static_file(digest: str, name: str):
     """Serve one static asset; the URL's hash must be the file's current hash."""
-    if _safe_path(name) is None or digest != _asset_hash(name):
+    path = _safe_path(name)
+    if path is None or digest != _asset_hash(name):
         abort(404)
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type == "application/javascript":
         media_type += "; charset=utf-8"
-    response = send_immutable(_safe_path(name), digest, media_type)
+    response = _compressed(name, path, digest, media_type)
+    if response is None:
+        response = send_immutable(path, digest, media_type)
+        if media_type.startswith(COMPRESSIBLE_TYPES):
+            response.vary.add("Accept-Encoding")
     return response
 
 

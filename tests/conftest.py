@@ -62,7 +62,17 @@ class LiveServer:
         return self
 
     def stop(self):
-        self.server.close()
+        """Finish the requests in flight, then close every socket from the server's own thread.
+
+        A worker answering after ``close()`` writes to a closed trigger (EBADF in a thread), and
+        keep-alive connections left open are unclosed sockets: both are errors under
+        ``filterwarnings = error``. Closing the map from the loop thread (a trigger thunk) ends
+        the loop cleanly.
+        """
+        from waitress import wasyncore
+
+        self.server.task_dispatcher.shutdown()
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
         self.thread.join(timeout=5)
 
 

@@ -6,7 +6,7 @@ from flask import abort, current_app, request, url_for
 
 from content.library import Library
 
-__all__ = ["library", "page_number", "book_or_404", "thumb_url", "file_url", "setting"]
+__all__ = ["library", "page_number", "book_or_404", "thumb_url", "file_url", "setting", "local_path"]
 
 MAX_PAGE = 10_000
 
@@ -49,3 +49,16 @@ def thumb_url(book: dict) -> str | None:
 def file_url(sha256: str) -> str:
     """The immutable URL of a stored file."""
     return url_for("files.stored_file", sha256=sha256)
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (never ``//host``, ``/\\host`` or a scheme), else None.
+
+    Browsers drop tabs and newlines inside URLs (``/<tab>/host`` becomes
+    ``//host``), so any whitespace, control character or backslash is refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or len(target) > 2000:
+        return None
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    return target
