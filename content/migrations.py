@@ -198,6 +198,51 @@ def sync_tables(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0005_search_fts5")
+def search_fts5(db: Database) -> None:
+    """The FTS5 search index (``content.search.fts5``): analysed token streams per book and chapter.
+
+    Python analyses the text (``content.search.analysis``); the ``ascii`` tokenizer
+    only splits the stored streams on spaces. ``search_docs`` gives each indexed
+    book a stable integer id: its metadata row in ``search_meta`` has that rowid,
+    its chapters in ``search_body`` have ``docid << 20 | position``. ``facets``
+    holds filter tokens (language, format, categories). ``search_words`` lists the
+    folded metadata words ever indexed, for "did you mean" (pruned by a rebuild). Deleting a book, or making
+    it anything but active, removes its ``search_docs`` row, whose trigger removes
+    its index rows.
+    """
+    db.executescript(
+        """
+        CREATE TABLE search_docs (
+            docid INTEGER PRIMARY KEY,
+            book_id TEXT NOT NULL UNIQUE REFERENCES books (id) ON DELETE CASCADE,
+            stamp TEXT NOT NULL
+        );
+        CREATE TABLE search_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            analysis_version INTEGER NOT NULL,
+            built_at TEXT
+        );
+        CREATE VIRTUAL TABLE search_meta USING fts5(
+            title, authors, subjects, other, title_x, authors_x, subjects_x, other_x, facets,
+            tokenize = 'ascii'
+        );
+        CREATE VIRTUAL TABLE search_body USING fts5(body, body_x, facets, tokenize = 'ascii');
+        CREATE VIRTUAL TABLE search_meta_vocab USING fts5vocab(search_meta, 'row');
+        CREATE VIRTUAL TABLE search_body_vocab USING fts5vocab(search_body, 'row');
+        CREATE TABLE search_words (word TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN
+            DELETE FROM search_meta WHERE rowid = old.docid;
+            DELETE FROM search_body
+                WHERE rowid BETWEEN old.docid * 1048576 AND old.docid * 1048576 + 1048575;
+        END;
+        CREATE TRIGGER search_books_inactive AFTER UPDATE OF status ON books
+        WHEN new.status != 'active' BEGIN
+            DELETE FROM search_docs WHERE book_id = new.id;
+        END;
+        """
+    )
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every pending migration; return the names that were applied now."""
     names = [migration.name for migration in MIGRATIONS.pending(db)]

@@ -1,0 +1,350 @@
+"""Text analysis for search: one pipeline for index and query time, whatever the engine.
+
+The steps (DESIGN.md, "Search"):
+
+1. Unicode NFC, so decomposed input (``n o ̂ n g``) becomes the same word as composed input.
+2. Words are runs of letters, digits and combining marks (Unicode L, M, N). Marks are part
+   of words: Thai vowel and tone marks never split a word, unlike ``\\w``.
+3. Runs in scripts written without spaces (Thai, Lao, Khmer, Myanmar) are cut into words
+   by ICU's dictionary word break iterator (``th`` locale).
+4. Each word is case folded (the *exact* form, tones kept) and folded again into the
+   *folded* form: Latin, Greek and Cyrillic diacritics removed, ``đ`` → ``d``. Thai, Tai
+   Viet and other scripts keep their marks.
+5. Tai Viet (Tai Dam) has no dictionary: words are the syllables as spaced in the text; a
+   run that looks like several syllables written without spaces also yields the bigrams
+   of its character clusters, so a syllable inside it can be found.
+
+Engines receive pre-analysed strings (tokens joined by single spaces) from
+:func:`index_streams`; queries and snippets use :func:`tokenize`, which keeps offsets.
+ICU is imported here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import icu
+
+__all__ = [
+    "ANALYSIS_VERSION",
+    "MAX_TOKEN_CHARS",
+    "Token",
+    "normalize",
+    "fold_token",
+    "tokenize",
+    "index_streams",
+    "segment_words",
+    "tai_viet_clusters",
+    "tai_viet_bigrams",
+    "looks_unspaced_tai_viet",
+    "word_char_class",
+    "fold_view",
+]
+
+# Bump whenever the tokens produced for a given text change: indexes built with
+# another version are stale and get rebuilt.
+ANALYSIS_VERSION = 1
+
+# Longer "words" are noise (base64, runs of digits from a PDF, a 10,000-character
+# query): they are neither indexed nor searched for.
+MAX_TOKEN_CHARS = 64
+
+# Scripts written without spaces between words, segmented with ICU's dictionaries.
+_DICTIONARY_SCRIPTS = "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
+_TAI_VIET = "\uaa80-\uaadf"
+_SPECIAL_RE = re.compile(f"([{_DICTIONARY_SCRIPTS}]+)|([{_TAI_VIET}]+)")
+
+# Tai Viet vowels written before the consonant they follow in speech: each one
+# starts a syllable.
+_TAI_VIET_PREVOWELS = frozenset("\uaab5\uaab6\uaab9\uaabb\uaabc")
+_TAI_VIET_TONES = frozenset("\uaabf\uaac0\uaac1\uaac2")
+
+# Letters with no Unicode decomposition that readers still type without their stroke.
+_STROKE_FOLDS = str.maketrans({"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ħ": "h", "ı": "i", "ŧ": "t"})
+
+_local = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word: its exact (case folded) and folded forms and where it is in the NFC text.
+
+    ``run`` numbers the run of word characters the token came from: the segments of
+    one unspaced Thai run share it. ``grams`` holds the cluster bigrams of a Tai
+    Viet run that looks unspaced (empty otherwise).
+    """
+
+    exact: str
+    folded: str
+    start: int
+    end: int
+    run: int
+    script: str = "latin"  # "latin" (any spaced script), "dictionary" (Thai...), "taiviet"
+    grams: tuple[str, ...] = ()
+
+
+@functools.cache
+def word_char_class() -> str:
+    """The regex character class body (no brackets) of word characters.
+
+    ``\\w`` (letters and digits, and the underscore, which callers replace by a space
+    first) plus every combining mark (Unicode M), which ``\\w`` leaves out.
+    """
+    marks = icu.UnicodeSet("[[:M:]]")
+    parts = ["\\w"]
+    for low, high in marks.ranges():  # PyICU gives each range's ends as characters
+        parts.append(re.escape(low) + ("-" + re.escape(high) if high != low else ""))
+    return "".join(parts)
+
+
+@functools.cache
+def _word_re() -> re.Pattern:
+    """Runs of word characters (in text whose underscores were replaced by spaces)."""
+    return re.compile(f"[{word_char_class()}]+")
+
+
+# Text made only of these characters has no combining marks but U+0300-U+036F, so the
+# fast path below can find words with a small character class.
+_PLAIN_TEXT_RE = re.compile(r"[^\x00-\u036f\u1e00-\u20cf\u2100-\u2bff]")
+_PLAIN_WORD_RE = re.compile(r"[\w\u0300-\u036f]+")
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC (no case folding: offsets into the result stay those of the text shown)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _strip_marks(word: str) -> str:
+    """Remove combining marks that sit on Latin, Greek or Cyrillic letters."""
+    decomposed = unicodedata.normalize("NFD", word)
+    kept = []
+    base = 0
+    for char in decomposed:
+        if unicodedata.combining(char):
+            if base < 0x0530 or 0x1E00 <= base <= 0x1FFF:
+                continue
+        else:
+            base = ord(char)
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+@functools.lru_cache(maxsize=200_000)
+def fold_token(word: str) -> tuple[str, str]:
+    """``(exact, folded)`` forms of one NFC word: case folded, then diacritics removed.
+
+    >>> fold_token("Đường")
+    ('đường', 'duong')
+    """
+    exact = unicodedata.normalize("NFC", word.casefold())
+    if exact.isascii():
+        return exact, exact
+    return exact, _strip_marks(exact).translate(_STROKE_FOLDS)
+
+
+def _break_iterator():
+    """This thread's ICU word break iterator (they are not thread-safe)."""
+    iterator = getattr(_local, "break_iterator", None)
+    if iterator is None:
+        iterator = icu.BreakIterator.createWordInstance(icu.Locale("th"))
+        _local.break_iterator = iterator
+    return iterator
+
+
+def _utf16_to_index(text: str) -> list[int] | None:
+    """Map UTF-16 code unit offsets to code point offsets; None when they are equal (BMP)."""
+    if all(ord(char) < 0x10000 for char in text):
+        return None
+    mapping = []
+    for index, char in enumerate(text):
+        mapping.append(index)
+        if ord(char) >= 0x10000:
+            mapping.append(index)
+    mapping.append(len(text))
+    return mapping
+
+
+def segment_words(text: str) -> list[tuple[int, int]]:
+    """ICU word segments of ``text`` as (start, end) code point offsets, spaces included.
+
+    ICU reports boundaries in UTF-16 code units; they are converted, so text with
+    characters outside the BMP (emoji, math letters) gets correct offsets.
+    """
+    iterator = _break_iterator()
+    iterator.setText(text)
+    mapping = _utf16_to_index(text)
+    segments = []
+    start = iterator.first()
+    for end in iterator:
+        if mapping is None:
+            segments.append((start, end))
+        else:
+            segments.append((mapping[start], mapping[end]))
+        start = end
+    return segments
+
+
+def tai_viet_clusters(word: str) -> list[str]:
+    """Split Tai Viet text into clusters: a base character with the marks that follow it."""
+    clusters: list[str] = []
+    for char in word:
+        if clusters and unicodedata.category(char) == "Mn":
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+    return clusters
+
+
+def tai_viet_bigrams(word: str) -> tuple[str, ...]:
+    """Bigrams of the clusters of a Tai Viet word (empty for a single cluster)."""
+    clusters = tai_viet_clusters(word)
+    return tuple(a + b for a, b in zip(clusters, clusters[1:]))
+
+
+def looks_unspaced_tai_viet(word: str) -> bool:
+    """Whether a Tai Viet run looks like more than one syllable written without spaces.
+
+    A syllable is [pre-vowel] consonant [w] [vowels] [final consonant] [tone]. More
+    than that is several syllables: a pre-vowel after the start, a tone mark followed
+    by another letter, more than three consonants or more than five clusters.
+    """
+    clusters = tai_viet_clusters(word)
+    if len(clusters) > 5:
+        return True
+    consonants = 0
+    for index, cluster in enumerate(clusters):
+        base = cluster[0]
+        if index and base in _TAI_VIET_PREVOWELS:
+            return True
+        if "\uaa80" <= base <= "\uaaaf":
+            consonants += 1
+        if index < len(clusters) - 1 and any(char in _TAI_VIET_TONES for char in cluster):
+            return True
+    return consonants > 3
+
+
+def _is_all_marks(text: str) -> bool:
+    """Whether every character is a combining mark (a stray mark is not a word)."""
+    return all(unicodedata.category(char).startswith("M") for char in text)
+
+
+def _split_run(run: str) -> Iterator[tuple[str, int, int, str]]:
+    """Cut one run of word characters into (word, start, end, script) by script."""
+    position = 0
+    for match in _SPECIAL_RE.finditer(run):
+        if match.start() > position:
+            yield run[position : match.start()], position, match.start(), "latin"
+        if match.group(1):
+            for start, end in segment_words(match.group(1)):
+                yield match.group(1)[start:end], match.start() + start, match.start() + end, "dictionary"
+        else:
+            yield match.group(2), match.start(), match.end(), "taiviet"
+        position = match.end()
+    if position < len(run):
+        yield run[position:], position, len(run), "latin"
+
+
+def tokenize(text: str) -> list[Token]:
+    """Every token of ``text`` (already NFC or not) with offsets into ``normalize(text)``."""
+    text = normalize(text)
+    tokens = []
+    for run_index, match in enumerate(_word_re().finditer(text.replace("_", " "))):
+        run = match.group()
+        if run.isascii() or not _SPECIAL_RE.search(run):
+            pieces: Iterator[tuple[str, int, int, str]] = iter([(run, 0, len(run), "latin")])
+        else:
+            pieces = _split_run(run)
+        for word, start, end, script in pieces:
+            if len(word) > MAX_TOKEN_CHARS or _is_all_marks(word):
+                continue
+            exact, folded = fold_token(word)
+            grams = ()
+            if script == "taiviet" and looks_unspaced_tai_viet(word):
+                grams = tai_viet_bigrams(word)
+            tokens.append(
+                Token(exact, folded, match.start() + start, match.start() + end, run_index, script, grams)
+            )
+    return tokens
+
+
+def index_streams(text: str) -> tuple[str, str]:
+    """The two strings an engine indexes for ``text``: (folded stream, exact stream).
+
+    The folded stream has every token's folded form in order, each Tai Viet run that
+    looks unspaced followed by its cluster bigrams; phrase queries run on it. The
+    exact stream holds only the tokens whose exact form differs from the folded one
+    (the words with tone marks): a query word with marks is looked up there to rank
+    exact matches first, and nothing else ever is.
+    """
+    exact_text = normalize(normalize(text).casefold()).replace("_", " ")
+    if _PLAIN_TEXT_RE.search(exact_text) is None:
+        streams = _fast_streams(exact_text)
+        if streams is not None:
+            return streams
+    folded_out: list[str] = []
+    exact_out: list[str] = []
+    for token in tokenize(text):
+        folded_out.append(token.folded)
+        folded_out.extend(token.grams)
+        if token.exact != token.folded:
+            exact_out.append(token.exact)
+    return " ".join(folded_out), " ".join(exact_out)
+
+
+def _fast_streams(exact_text: str) -> tuple[str, str] | None:
+    """:func:`index_streams` for case folded text in spaced scripts, at C speed.
+
+    Folding whole texts with a translation table instead of word by word; None
+    when the folded and exact words do not pair up (a stray combining mark), so
+    the caller takes the word-by-word path.
+    """
+    word_re = _PLAIN_WORD_RE
+    exact_words = word_re.findall(exact_text)
+    folded_words = word_re.findall(exact_text.translate(_fold_text_table()))
+    if len(exact_words) != len(folded_words):
+        return None
+    pairs = [
+        (exact, folded)
+        for exact, folded in zip(exact_words, folded_words)
+        if len(exact) <= MAX_TOKEN_CHARS
+    ]
+    return (
+        " ".join(folded for _, folded in pairs),
+        " ".join(exact for exact, folded in pairs if exact != folded),
+    )
+
+
+@functools.cache
+def _fold_text_table() -> dict[int, str | None]:
+    """Translation folding case folded text as :func:`fold_token` folds words."""
+    table: dict[int, str | None] = dict(_fold_view_table())
+    for code in range(0x0300, 0x0370):  # combining diacritics left over after NFC
+        table[code] = None
+    return table
+
+
+@functools.cache
+def _fold_view_table() -> dict[int, str]:
+    """A translation table folding single characters without changing the text's length."""
+    table: dict[int, str] = {}
+    for code in list(range(0x41, 0x5B)) + list(range(0xC0, 0x530)) + list(range(0x1E00, 0x2000)):
+        char = chr(code)
+        if unicodedata.category(char)[0] != "L":
+            continue
+        folded = fold_token(char)[1]
+        if len(folded) == 1 and folded != char:
+            table[code] = folded
+    return table
+
+
+def fold_view(text: str) -> str:
+    """Fold an NFC text character by character, keeping every offset (for snippets).
+
+    Characters whose folded form is not a single character are left as they are.
+    """
+    return text.translate(_fold_view_table())

@@ -1,0 +1,462 @@
+"""The default engine: SQLite FTS5 tables inside the catalog database.
+
+The tables come from migration ``0005_search_fts5``: ``search_docs`` (book id ⇔
+integer docid, and the ``updated_at`` indexed), ``search_meta`` (one row per book:
+folded and exact streams of title, authors, subjects, other, and filter tokens),
+``search_body`` (one row per chapter or page, rowid ``docid << 20 | position``),
+``search_words`` (suggestion candidates), ``search_state`` (analysis version).
+Writes happen in the caller's catalog transaction, so the index cannot disagree
+with the catalog after a crash; deleting or hiding a book removes its rows by
+trigger even if nobody tells the index.
+
+Queries are built here from analysed tokens only, each quoted: nothing a user
+types reaches FTS5's query syntax. Filters are tokens in the ``facets`` column,
+ANDed into the MATCH, so no join is needed to filter. A search counts the books
+found (the union of the two folded tiers), then walks the tiers best first (see
+:mod:`content.search.engine`) until the page is full, ranking each tier's first
+:data:`RANK_ROWS` rows with bm25. A progress handler interrupts any statement when
+the time budget runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from content.catalog import Catalog, now_iso
+from content.errors import SearchError
+from content.search.analysis import ANALYSIS_VERSION
+from content.search.documents import (
+    META_FIELDS,
+    BookDocument,
+    active_stamps,
+    load_document,
+    query_facets,
+    suggestion_words,
+)
+from content.search.engine import Deadline, Found, Ranked, SearchIndex
+from content.search.query import Clause, ParsedQuery, SearchQuery
+
+__all__ = ["Fts5Index", "build_match"]
+
+log = logging.getLogger(__name__)
+
+# (folded columns, exact columns, where adjacent words earn a boost) of each table.
+META_COLUMNS = (
+    "{" + " ".join(META_FIELDS) + "}",
+    "{" + " ".join(f"{name}_x" for name in META_FIELDS) + "}",
+    "{title other}",
+)
+BODY_COLUMNS = ("{body}", "{body_x}", "{body}")
+# bm25 weights of title, authors, subjects, other, the same for the exact columns, facets.
+META_WEIGHTS = "10.0, 6.0, 4.0, 1.5, 10.0, 6.0, 4.0, 1.5, 0.0"
+BODY_WEIGHTS = "1.0, 1.0, 0.0"
+POSITION_BITS = 20
+BATCH_BOOKS = 200
+PROGRESS_OPS = 1000
+# bm25 costs a few microseconds a row: a tier ranks at most this many rows (the first
+# by docid); the rest of a huge tier (a query of very common words) follows in docid order.
+RANK_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """One tier's table and MATCH expressions (to rank, with boosts; to count, without)."""
+
+    number: int
+    table: str
+    rank_match: str
+    count_match: str
+
+    @property
+    def is_meta(self) -> bool:
+        """Whether rows are books (``search_meta``) rather than chapters."""
+        return self.table == "search_meta"
+
+
+def _phrase(words: Iterable[str]) -> str:
+    """An FTS5 phrase. Tokens are letters, digits and marks only: no quote to escape."""
+    return '"' + " ".join(words) + '"'
+
+
+def _clause(clause: Clause, columns: str) -> str:
+    """The FTS5 expression matching one clause in ``columns`` (folded)."""
+    expression = f"{columns}: {_phrase(clause.stream)}"
+    if clause.alternative:
+        expression = f"({expression} OR {columns}: {_phrase(clause.alternative)})"
+    return expression
+
+
+def build_match(
+    parsed: ParsedQuery,
+    columns: tuple[str, str, str],
+    exact: bool,
+    facets: list[str],
+    boost: bool = True,
+) -> str:
+    """The MATCH expression of one tier.
+
+    Every clause must match folded; with ``exact``, every word typed with marks must
+    also match in the exact columns; every facet (filter token) must match. With
+    ``boost``, extra phrases raise the score without changing what matches: the
+    whole query as one phrase (adjacent words) and, in folded tiers, the marked words.
+    """
+    columns, exact_columns, phrase_columns = columns
+    recall = [_clause(clause, columns) for clause in parsed.clauses]
+    marked = [f"{exact_columns}: {_phrase([word])}" for clause in parsed.clauses for word in clause.marked]
+    boosts = []
+    if parsed.adjacency:
+        boosts.append(f"{phrase_columns}: {_phrase(parsed.adjacency)}")
+    if exact:
+        recall += marked
+    else:
+        boosts += marked
+    recall += [f"{{facets}}: {_phrase([token])}" for token in facets]
+    match = " AND ".join(recall)
+    if boosts and boost:
+        # (A AND B) AND (A OR boost...) finds what A AND B finds, but bm25 counts the boosts.
+        match = f"({match}) AND ({recall[0]} OR {' OR '.join(boosts)})"
+    return match
+
+
+def _tiers(parsed: ParsedQuery, facets: list[str]) -> list[_Tier]:
+    """The tiers this query needs, best first (see :mod:`content.search.engine`)."""
+    plan = [(2, "search_meta", META_COLUMNS, False), (3, "search_body", BODY_COLUMNS, False)]
+    if parsed.has_marks:
+        plan = [(0, "search_meta", META_COLUMNS, True), (1, "search_body", BODY_COLUMNS, True)] + plan
+    return [
+        _Tier(
+            number,
+            table,
+            build_match(parsed, columns, exact, facets),
+            build_match(parsed, columns, exact, facets, boost=False),
+        )
+        for number, table, columns, exact in plan
+    ]
+
+
+def _count(conn: sqlite3.Connection, tiers: list[_Tier]) -> int:
+    """Books found in all: the folded tiers hold the exact ones, so count their union."""
+    meta, body = tiers[-2], tiers[-1]
+    return conn.execute(
+        "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+        "UNION SELECT rowid >> 20 FROM search_body WHERE search_body MATCH ?)",
+        [meta.count_match, body.count_match],
+    ).fetchone()[0]
+
+
+def _ranked_rows(conn: sqlite3.Connection, tier: _Tier) -> Iterator[tuple[int, int | None]]:
+    """(docid, chapter position or None) of one tier, best first, a book possibly repeated."""
+    weights = META_WEIGHTS if tier.is_meta else BODY_WEIGHTS
+    rows = conn.execute(
+        f"SELECT rowid, bm25({tier.table}, {weights}) FROM {tier.table} "
+        f"WHERE {tier.table} MATCH ? LIMIT {RANK_ROWS}",
+        [tier.rank_match],
+    ).fetchall()
+    rows.sort(key=lambda row: (row[1], row[0]))
+    for rowid, _ in rows:
+        yield _split_rowid(rowid, tier.is_meta)
+    if len(rows) == RANK_ROWS:
+        for (rowid,) in conn.execute(
+            f"SELECT rowid FROM {tier.table} WHERE {tier.table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}",
+            [tier.count_match],
+        ):
+            yield _split_rowid(rowid, tier.is_meta)
+
+
+def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
+    """(docid, position) of a row id of ``search_meta`` (no position) or ``search_body``."""
+    if is_meta:
+        return rowid, None
+    return rowid >> POSITION_BITS, rowid & ((1 << POSITION_BITS) - 1)
+
+
+def _page(conn: sqlite3.Connection, tiers: list[_Tier], offset: int, limit: int, deadline: Deadline):
+    """One page of (docid, position), each book at its best tier; and whether time ran out.
+
+    When the deadline interrupts a tier, the books already placed are kept.
+    """
+    seen: set[int] = set()
+    page: list[tuple[int, int | None]] = []
+    try:
+        for tier in tiers:
+            if deadline.expired():
+                return page, True
+            for docid, position in _ranked_rows(conn, tier):
+                if docid in seen:
+                    continue
+                seen.add(docid)
+                if len(seen) > offset:
+                    page.append((docid, position))
+                    if len(page) == limit:
+                        return page, False
+    except sqlite3.OperationalError:
+        if not deadline.expired():
+            raise
+        return page, True
+    return page, False
+
+
+class _Vocabulary:
+    """Known words: ``search_words`` for candidates, ``fts5vocab`` for how many rows hold one."""
+
+    def __init__(self, db: Database):
+        """Read through ``db``."""
+        self.db = db
+
+    def frequency(self, word: str) -> int:
+        """Rows (books or chapters) holding ``word``."""
+        row = self.db.execute(
+            "SELECT (SELECT coalesce(sum(doc), 0) FROM search_meta_vocab WHERE term = :w) + "
+            "(SELECT coalesce(sum(doc), 0) FROM search_body_vocab WHERE term = :w)",
+            {"w": word},
+        ).fetchone()
+        return row[0]
+
+    def with_prefix(self, prefix: str, min_length: int = 0, max_length: int = 1000) -> Iterator[tuple[str, int]]:
+        """Metadata words starting with ``prefix`` (and of a length in range); frequency 1 each.
+
+        Frequencies are looked up only for the few nearest candidates (see
+        :mod:`content.search.suggest`): ``fts5vocab`` is slow over ranges.
+        """
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        for (word,) in self.db.execute(
+            "SELECT word FROM search_words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
+            [prefix, upper, min_length, max_length],
+        ):
+            yield word, 1
+
+
+class Fts5Index(SearchIndex):
+    """Search with SQLite FTS5 in the catalog database (the default engine)."""
+
+    name = "fts5"
+    in_catalog_transaction = True
+
+    # -- writing --------------------------------------------------------------
+
+    def index_book(self, catalog: Catalog, book_id: str) -> None:
+        """(Re-)index one book inside the current catalog transaction (or a new one)."""
+        with catalog.write() as db:
+            document = load_document(db, book_id)
+            self._delete(db, book_id)
+            if document is not None:
+                self._insert(db, document)
+                # The first book indexed records the analysis version (later ones keep it, so
+                # an index partly built by an older version stays stale until rebuilt).
+                db.execute(
+                    "INSERT OR IGNORE INTO search_state (id, analysis_version, built_at) VALUES (1, ?, ?)",
+                    [ANALYSIS_VERSION, now_iso()],
+                )
+
+
+    def remove_book(self, catalog: Catalog, book_id: str) -> None:
+        """Remove one book's rows (the ``search_docs`` trigger removes its FTS rows)."""
+        with catalog.write() as db:
+            self._delete(db, book_id)
+
+    @staticmethod
+    def _delete(db: Database, book_id: str) -> None:
+        """Delete one book from the index (its FTS rows go with the trigger)."""
+        db.execute("DELETE FROM search_docs WHERE book_id = ?", [book_id])
+
+    @staticmethod
+    def _insert(db: Database, document: BookDocument) -> None:
+        """Insert one analysed book: its docid, metadata row and chapter rows."""
+        cursor = db.execute(
+            "INSERT INTO search_docs (book_id, stamp) VALUES (?, ?)", [document.book_id, document.stamp]
+        )
+        docid = cursor.lastrowid
+        folded = [document.meta[name][0] for name in META_FIELDS]
+        exact = [document.meta[name][1] for name in META_FIELDS]
+        facets = " ".join(document.facets)
+        db.execute(
+            f"INSERT INTO search_meta (rowid, {', '.join(META_FIELDS)}, "
+            f"{', '.join(name + '_x' for name in META_FIELDS)}, facets) VALUES ({', '.join('?' * 10)})",
+            [docid, *folded, *exact, facets],
+        )
+        db.conn.executemany(
+            "INSERT INTO search_body (rowid, body, body_x, facets) VALUES (?, ?, ?, ?)",
+            [((docid << POSITION_BITS) | c.position, c.folded, c.exact, facets) for c in document.chapters],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO search_words (word) VALUES (?)",
+            [(word,) for word in suggestion_words(document)],
+        )
+
+    def _index_many(self, catalog: Catalog, book_ids: list[str]) -> int:
+        """Index books in batches: analysis outside the write lock, one transaction per batch."""
+        done = 0
+        for start in range(0, len(book_ids), BATCH_BOOKS):
+            batch = book_ids[start : start + BATCH_BOOKS]
+            documents = {book_id: load_document(catalog.db, book_id) for book_id in batch}
+            with catalog.write() as db:
+                for book_id, document in documents.items():
+                    self._delete(db, book_id)
+                    if document is not None:
+                        self._insert(db, document)
+                        done += 1
+        return done
+
+    def _clear_words(self, catalog: Catalog) -> None:
+        """Forget the suggestion words (a rebuild lists them again from active books)."""
+        with catalog.write() as db:
+            db.execute("DELETE FROM search_words")
+
+    def _drop_extras(self, catalog: Catalog) -> None:
+        """Remove index rows of books that are gone or no longer active, and orphan FTS rows."""
+        with catalog.write() as db:
+            db.execute(
+                "DELETE FROM search_docs WHERE book_id NOT IN "
+                "(SELECT id FROM books WHERE status = 'active')"
+            )
+            db.execute("DELETE FROM search_meta WHERE rowid NOT IN (SELECT docid FROM search_docs)")
+            db.execute(
+                "DELETE FROM search_body WHERE (rowid >> 20) NOT IN (SELECT docid FROM search_docs)"
+            )
+
+    def _mark_built(self, catalog: Catalog) -> None:
+        """Record the analysis version the index now matches, and merge FTS segments."""
+        with catalog.write() as db:
+            db.execute("INSERT INTO search_meta (search_meta) VALUES ('optimize')")
+            db.execute("INSERT INTO search_body (search_body) VALUES ('optimize')")
+            db.execute(
+                "INSERT OR REPLACE INTO search_state (id, analysis_version, built_at) VALUES (1, ?, ?)",
+                [ANALYSIS_VERSION, now_iso()],
+            )
+
+    def rebuild(self, catalog: Catalog) -> int:
+        """Re-index every active book (batch by batch: searches keep working meanwhile)."""
+        self._repair_fts(catalog)
+        self._drop_extras(catalog)
+        self._clear_words(catalog)
+        book_ids = sorted(active_stamps(catalog.db))
+        count = self._index_many(catalog, book_ids)
+        self._mark_built(catalog)
+        log.info("search index (fts5) rebuilt: %d books", count)
+        return count
+
+    def refresh(self, catalog: Catalog) -> int:
+        """Index the books missing or changed since they were indexed; drop the others."""
+        if self._indexed_version(catalog.db) != ANALYSIS_VERSION:
+            return self.rebuild(catalog)
+        self._drop_extras(catalog)
+        indexed = dict(catalog.db.execute("SELECT book_id, stamp FROM search_docs").fetchall())
+        stale = sorted(b for b, stamp in active_stamps(catalog.db).items() if indexed.get(b) != stamp)
+        count = self._index_many(catalog, stale)
+        log.info("search index (fts5) refreshed: %d books", count)
+        return count
+
+    def _repair_fts(self, catalog: Catalog) -> None:
+        """Rebuild an FTS table's index from its stored rows if its integrity check fails."""
+        for table in ("search_meta", "search_body"):
+            try:
+                catalog.db.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+            except sqlite3.DatabaseError as error:
+                log.warning("%s failed its integrity check (%s): rebuilding it", table, error)
+                with catalog.write() as db:
+                    db.execute(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")
+
+    # -- checking -------------------------------------------------------------
+
+    @staticmethod
+    def _indexed_version(db: Database) -> int | None:
+        """The analysis version the index was last built with (None: never built)."""
+        row = db.execute("SELECT analysis_version FROM search_state WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def is_stale(self, catalog: Catalog) -> bool:
+        """Whether a book is missing, outdated or extra, or the analysis changed."""
+        db = catalog.db
+        if self._indexed_version(db) != ANALYSIS_VERSION:
+            return db.execute("SELECT 1 FROM books WHERE status = 'active' LIMIT 1").fetchone() is not None
+        missing = db.execute(
+            "SELECT 1 FROM books b LEFT JOIN search_docs d ON d.book_id = b.id "
+            "WHERE b.status = 'active' AND (d.stamp IS NULL OR d.stamp != b.updated_at) LIMIT 1"
+        ).fetchone()
+        extra = db.execute(
+            "SELECT 1 FROM search_docs d JOIN books b ON b.id = d.book_id "
+            "WHERE b.status != 'active' LIMIT 1"
+        ).fetchone()
+        return missing is not None or extra is not None
+
+    def problems(self, catalog: Catalog) -> list[str]:
+        """Index ⇔ catalog disagreements, and FTS5's own integrity check."""
+        db = catalog.db
+        found = []
+        version = self._indexed_version(db)
+        if version != ANALYSIS_VERSION and catalog.count_books() > 0:
+            found.append(
+                f"search index built with analysis version {version}, expected {ANALYSIS_VERSION}"
+            )
+        indexed = dict(db.execute("SELECT book_id, stamp FROM search_docs").fetchall())
+        active = active_stamps(db)
+        found += _describe("active books missing from the search index", sorted(set(active) - set(indexed)))
+        found += _describe("books in the search index that are not active", sorted(set(indexed) - set(active)))
+        changed = sorted(b for b in set(active) & set(indexed) if active[b] != indexed[b])
+        found += _describe("books changed since they were indexed", changed)
+        orphans = db.execute(
+            "SELECT (SELECT count(*) FROM search_meta WHERE rowid NOT IN (SELECT docid FROM search_docs))"
+            " + (SELECT count(*) FROM search_body WHERE (rowid >> 20) NOT IN "
+            "(SELECT docid FROM search_docs))"
+        ).fetchone()[0]
+        if orphans:
+            found.append(f"{orphans} search index rows belong to no indexed book")
+        for table in ("search_meta", "search_body"):
+            try:
+                db.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+            except sqlite3.DatabaseError as error:
+                found.append(f"{table} failed its integrity check: {error}")
+        return found
+
+    # -- searching ------------------------------------------------------------
+
+    def _vocabulary(self, catalog: Catalog) -> _Vocabulary:
+        """The words of both FTS tables."""
+        return _Vocabulary(catalog.db)
+
+    def _find(self, catalog: Catalog, parsed: ParsedQuery, query: SearchQuery, deadline: Deadline) -> Found:
+        """Count, then walk the tiers best first until the page is full, within the deadline."""
+        tiers = _tiers(parsed, query_facets(query.lang, query.format, query.category))
+        conn = catalog.db.conn
+        conn.set_progress_handler(lambda: 1 if deadline.expired() else 0, PROGRESS_OPS)
+        page: list[tuple[int, int | None]] = []
+        try:
+            total = _count(conn, tiers)
+            timed_out = False
+            if total > (query.page - 1) * query.per_page:
+                page, timed_out = _page(conn, tiers, (query.page - 1) * query.per_page, query.per_page, deadline)
+        except sqlite3.OperationalError as error:
+            return _failed(error, deadline, tiers)
+        finally:
+            conn.set_progress_handler(None, 0)
+        books = dict(
+            conn.execute(
+                f"SELECT docid, book_id FROM search_docs WHERE docid IN ({','.join('?' * len(page))})",
+                [docid for docid, _ in page],
+            ).fetchall()
+        )
+        ranked = [Ranked(books[docid], position) for docid, position in page if docid in books]
+        return Found(ranked=ranked, total=total, timed_out=timed_out)
+
+
+def _failed(error: sqlite3.OperationalError, deadline: Deadline, tiers: list[_Tier]) -> Found:
+    """What a failed statement means: time ran out, a query we built wrong, or a broken index."""
+    if deadline.expired():
+        return Found(ranked=[], total=0, timed_out=True)
+    if "fts5" in str(error):
+        log.error("fts5 rejected a query built from analysed tokens: %s (%r)", error, tiers)
+        return Found(ranked=[], total=0)
+    raise SearchError(f"the search index cannot be read: {error}") from error
+
+
+def _describe(what: str, book_ids: list[str]) -> list[str]:
+    """One problem sentence naming up to five of ``book_ids`` (none if the list is empty)."""
+    if not book_ids:
+        return []
+    shown = ", ".join(book_ids[:5]) + (", ..." if len(book_ids) > 5 else "")
+    return [f"{len(book_ids)} {what}: {shown}"]

@@ -1,0 +1,115 @@
+"""Search: the results page ``/search?q=`` and the JSON API ``GET /api/search``.
+
+Both take ``q``, ``lang``, ``format``, ``category``, ``page`` (and the API
+``per_page``); anything a phone sends is clamped, never refused. Snippets are
+escaped by :mod:`content.search.results` before they get here. A first-page search
+is a usage event: ``search``, or ``search_empty`` with the term when nothing was
+found (what librarians see as "searched for but not found").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+from markupsafe import Markup
+
+from content.search import SearchQuery, SearchResults
+from readpoint.usage import record_event
+from readpoint.views.common import library, page_number, setting
+
+__all__ = ["bp", "search_query", "run_search"]
+
+bp = Blueprint("search", __name__)
+
+MAX_ARG_CHARS = 1000
+HTML_PER_PAGE = 20
+FORMATS = ("epub", "pdf", "audio")
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _arg(name: str) -> str | None:
+    """A query argument, trimmed and capped (None when empty)."""
+    value = request.args.get(name, "")[:MAX_ARG_CHARS].strip()
+    return value or None
+
+
+def _per_page() -> int:
+    """The ``per_page`` argument (garbage means the default; the engine clamps the rest)."""
+    try:
+        return int(request.args.get("per_page", HTML_PER_PAGE))
+    except ValueError:
+        return HTML_PER_PAGE
+
+
+def search_query(per_page: int = HTML_PER_PAGE) -> SearchQuery:
+    """The search this request asks for, with the app's time budget."""
+    return SearchQuery(
+        text=request.args.get("q", "")[:MAX_ARG_CHARS],
+        lang=_arg("lang"),
+        format=_arg("format"),
+        category=_arg("category"),
+        page=page_number(),
+        per_page=per_page,
+        budget=setting("search_time_budget_ms") / 1000,
+    )
+
+
+def _event_term(text: str) -> str:
+    """The term as recorded: NFC, lower case, single spaces."""
+    return _SPACES_RE.sub(" ", unicodedata.normalize("NFC", text)).strip().lower()
+
+
+def run_search(query: SearchQuery) -> SearchResults:
+    """Search the library and record the usage event of a first page."""
+    lib = library()
+    results = lib.search.search(lib.catalog, query)
+    term = _event_term(query.text)
+    if term and results.page == 1 and not results.timed_out:
+        if results.total == 0:
+            record_event("search_empty", detail=term)
+        else:
+            record_event("search")
+    return results
+
+
+def _page_url(query: SearchQuery, page: int, text: str | None = None) -> str:
+    """The results page for ``page`` (or for another ``text``), keeping the filters."""
+    args = {"q": query.text if text is None else text, "page": page if page > 1 else None}
+    args.update(lang=query.lang, format=query.format, category=query.category)
+    return url_for("search.results", **{k: v for k, v in args.items() if v})
+
+
+@bp.route("/search")
+def results():
+    """The results page: works without JavaScript; snippets escaped, matches in ``<mark>``."""
+    query = search_query()
+    found = run_search(query) if query.text.strip() else None
+    catalog = library().catalog
+    books = {hit.id: catalog.get_book(hit.id) for hit in found.results} if found else {}
+    return render_template(
+        "search/results.html",
+        query=query.text,
+        search=query,
+        found=found,
+        books=books,
+        snippet=lambda hit: Markup(hit.snippet_html),  # escaped by content.search.results
+        page_url=lambda page: _page_url(query, page),
+        suggestion_url=(_page_url(query, 1, found.suggestion) if found and found.suggestion else None),
+        languages=catalog.languages(),
+        categories=catalog.categories(),
+        formats=FORMATS,
+    )
+
+
+@bp.route("/api/search")
+def api_search():
+    """``{"query", "total", "page", "per_page", "results": [...], "suggestion", "timed_out"}``.
+
+    Each result's ``snippet`` is escaped HTML in which only ``<mark>`` is markup.
+    """
+    query = search_query(per_page=_per_page())
+    if not query.text.strip():
+        return jsonify(SearchResults(query=query.clamped()).to_json())
+    return jsonify(run_search(query).to_json())
