@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class StartupReport:
 
     stale_parts_removed: int = 0
     orphans_removed: list[str] = field(default_factory=list)
-    index_rebuilt: bool = False
+    index_refresh: threading.Thread | None = None
 
 
 class Library:
@@ -49,21 +50,37 @@ class Library:
             close()
         self.catalog.close()
 
-    def startup(self) -> StartupReport:
+    def startup(self, *, background: bool = True) -> StartupReport:
         """The cheap part of the check, run when the server starts.
 
         Removes abandoned ``.part`` files and orphan store files (a crash
-        between file and row), and rebuilds a stale or missing search index.
-        Never refuses to serve: problems it cannot fix are logged.
+        between file and row). A stale or missing search index is brought up to
+        date by ``refresh`` (only what is missing or changed), in a background
+        thread unless ``background`` is false, so the box serves at once: at
+        50,000 books a full FTS5 rebuild takes about a minute. Never refuses to
+        serve: problems it cannot fix are logged.
         """
         report = StartupReport()
         report.stale_parts_removed = self.store.remove_stale_parts()
         report.orphans_removed = remove_orphans(self.store, self.referenced_hashes)
         if self.search.is_stale(self.catalog):
-            log.warning("search index is stale or missing: rebuilding")
-            self.search.rebuild(self.catalog)
-            report.index_rebuilt = True
+            log.warning("search index is stale or missing: bringing it up to date")
+            if background:
+                report.index_refresh = threading.Thread(
+                    target=self._refresh_index, name="index-refresh", daemon=True
+                )
+                report.index_refresh.start()
+            else:
+                self._refresh_index()
         return report
+
+    def _refresh_index(self) -> None:
+        """Bring the search index up to date with the catalog (the start-up thread's work)."""
+        try:
+            count = self.search.refresh(self.catalog)
+            log.info("search index up to date (%d books indexed)", count)
+        except Exception:  # noqa: BLE001 - boundary: a failed refresh must not stop serving
+            log.exception("search index refresh failed; run `readpoint reindex`")
 
     def referenced_hashes(self) -> set[str]:
         """Every sha256 the catalog refers to."""

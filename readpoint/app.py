@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None, *, data_dir: str | Path | None =
     app.json.sort_keys = False
 
     library = Library(data_path, search_engine=settings["search_engine"])
-    library.startup()
+    app.extensions["startup"] = library.startup()
     app.extensions["library"] = library
 
     for module in (errors, security, assets, i18n, formatting, usage):
