@@ -8,15 +8,36 @@ and its search entries in one catalog transaction. A crash or a pulled stick
 at any point leaves the catalog consistent: what was committed is complete,
 anything else is discarded by the start-up check, and running the import again
 resumes (already-imported files are duplicates).
+
+Two conditions stop a run early instead of giving files verdicts they do not
+deserve (the run is then marked ``interrupted`` in ``imports``):
+
+- :class:`SourceGone`: a folder or drive being imported disappeared (a USB stick
+  pulled or unmounted). A failure while the source is gone is not the file's fault,
+  so the book in progress gets no verdict and nothing of it is kept.
+- :class:`StorageFull`: the box's own data directory cannot take more (disk full,
+  quota, read-only); every following file would fail the same way.
+
+A run killed outright (SIGKILL, power cut) leaves its ``imports`` row ``running``;
+the next run, which holds the same writer lock, marks it ``interrupted``.
+
+Speed: reading an EPUB or PDF (parsing, text, thumbnail) needs no catalog, so on a
+machine with two or more cores it runs a few books ahead in a reader process
+(:mod:`content.ingest_reader`) while this process hashes, stores, records and
+indexes in file order. Each book still gets its own transaction, committed only
+after its files are fsynced in the store.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import sqlite3
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,22 +45,32 @@ from pathlib import Path
 from content.catalog import book_id_for, now_iso
 from content.categories import categories_for, fold_label
 from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
-from content.metadata import clean_book
+from content.ingest_reader import MAX_TITLE, BookReader, ReadResult, prepare_book, read_error_reason
 from content.parsed import ParsedBook
 from content.readers.audio import group_audiobooks, read_audio
-from content.readers.epub import read_epub
-from content.readers.pdf import read_pdf
 from content.store import writer_lock
-from content.thumbnails import make_thumbnail, placeholder_thumbnail
+from content.usb import SourceGone, SourceWatch, scan_paths
 
-__all__ = ["ImportReport", "import_paths", "scan_paths", "AUDIO_EXTENSIONS", "MAX_TITLE"]
+__all__ = [
+    "ImportReport",
+    "import_paths",
+    "scan_paths",
+    "SourceGone",
+    "StorageFull",
+    "AUDIO_EXTENSIONS",
+    "MAX_TITLE",
+]
 
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".flac"}
 BOOK_EXTENSIONS = {".epub", ".pdf"}
-MAX_TITLE = 1000
 HASH_CHUNK = 1024 * 1024
+# A reader process pays for itself (about a second to start) from this many books on.
+READER_PROCESS_MIN_BOOKS = 8
+# Books read ahead of the one being stored: enough to keep the reader busy, few
+# enough that their texts and covers stay a small part of the memory budget.
+READ_AHEAD = 3
 MEDIA_TYPES = {
     ".epub": "application/epub+zip",
     ".pdf": "application/pdf",
@@ -52,7 +83,18 @@ MEDIA_TYPES = {
     ".flac": "audio/flac",
 }
 
+# Errors that only writing to the box's own storage produces.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+# imports column ← import_files verdict
+_COUNT_COLUMNS = (("imported", "imported"), ("duplicates", "duplicate"), ("rejected", "rejected"),
+                  ("skipped", "skipped"))
+
 Progress = Callable[[int, int, str], None]
+
+
+class StorageFull(ContentError):
+    """The box's data directory cannot take more (disk full, quota exceeded, read-only)."""
 
 
 @dataclass
@@ -65,6 +107,7 @@ class ImportReport:
     skipped: list[dict] = field(default_factory=list)
     import_id: int | None = None
     interrupted: bool = False
+    stopped_because: str = ""
 
     def as_json(self) -> dict:
         """The four verdict lists, as ``readpoint import --json`` prints them."""
@@ -76,36 +119,6 @@ class ImportReport:
         }
 
 
-def _is_hidden(path: Path) -> bool:
-    """Dot files and folders, and the litter other systems leave on sticks."""
-    return path.name.startswith(".") or path.name in ("System Volume Information", "$RECYCLE.BIN")
-
-
-def scan_paths(paths: Iterable[Path]) -> tuple[list[Path], list[dict]]:
-    """Expand files and folders into candidate files (sorted); also the skipped ones.
-
-    Symbolic links to folders are not followed (loops, and links off the stick).
-    """
-    candidates: list[Path] = []
-    skipped: list[dict] = []
-    for root in paths:
-        root = Path(root)
-        if root.is_file():
-            candidates.append(root)
-            continue
-        if not root.is_dir():
-            skipped.append({"path": str(root), "reason": "no such file or folder"})
-            continue
-        for folder, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
-            dirnames[:] = sorted(d for d in dirnames if not _is_hidden(Path(d)))
-            for name in sorted(filenames):
-                path = Path(folder) / name
-                if _is_hidden(path):
-                    continue
-                candidates.append(path)
-    return candidates, skipped
-
-
 def _sha256_of(path: Path) -> str:
     """Hash a source file."""
     digest = hashlib.sha256()
@@ -115,17 +128,26 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_error(path: Path, error: OSError) -> RejectedFile:
-    """A librarian's reason for a file that could not be read at all."""
-    if not path.parent.exists():
-        return RejectedFile("could not be read: the USB stick or folder was removed")
-    return RejectedFile(f"could not be read ({error.strerror or error})")
+@dataclass
+class _Job:
+    """One EPUB or PDF on its way through the run: hashed, maybe being read ahead.
+
+    Exactly one of ``duplicate``, ``failure`` and ``read`` is set once started.
+    """
+
+    kind: str
+    path: Path
+    sha: str = ""
+    duplicate: dict | None = None
+    failure: tuple[str, str] | None = None
+    read: Callable[[], ReadResult] | None = None
 
 
 class _Importer:
     """One import run over a :class:`content.library.Library`."""
 
     def __init__(self, library, *, source: str, progress: Progress | None, limits: dict):
+        """Prepare a run; nothing is written until :meth:`run`."""
         self.library = library
         self.catalog = library.catalog
         self.source = source
@@ -134,6 +156,9 @@ class _Importer:
         self.report = ImportReport()
         self.pending_verdicts: list[dict] = []
         self.categories = self.catalog.categories()
+        self.sources = SourceWatch([])
+        self.reader = BookReader(0)
+        self.done = self.total = 0  # files with a verdict, and all candidate files (for progress)
 
     # -- verdicts ----------------------------------------------------------
 
@@ -160,6 +185,12 @@ class _Importer:
             }
         )
 
+    def failed(self, paths: list[Path], kind: str, reason: str) -> None:
+        """Give ``paths`` a failure verdict, unless the source is gone (then raise SourceGone)."""
+        self.sources.confirm()
+        for path in paths:
+            self.verdict(kind, path, reason=reason)
+
     def flush_verdicts(self) -> None:
         """Write buffered verdicts (inside the caller's transaction, or in one of their own)."""
         if self.pending_verdicts:
@@ -170,34 +201,95 @@ class _Importer:
     # -- the run -----------------------------------------------------------
 
     def run(self, paths: list[Path]) -> ImportReport:
-        """Import every candidate under ``paths``."""
+        """Import every candidate under ``paths``; stop early if the source or the storage fails."""
+        self.close_killed_runs()
         with self.catalog.write() as db:
             db["imports"].insert({"started_at": now_iso(), "source": self.source})
             self.report.import_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-        candidates, missing = scan_paths(paths)
-        for entry in missing:
-            self.verdict("skipped", Path(entry["path"]), reason=entry["reason"])
-        groups = self.group(candidates)
-        total = len(candidates)
-        done = 0
-        for kind, files in groups:
-            self.progress(done, total, str(files[0]))
-            if not all(root.exists() for root in paths):
-                self.report.interrupted = True
-                log.warning("the source disappeared: import interrupted")
-                break
-            try:
-                if kind == "audio":
-                    self.import_audio_folder(files)
-                else:
-                    self.import_single(kind, files[0])
-            except ContentError as error:  # a store/catalog problem with this one book
-                for path in files:
-                    self.verdict("rejected", path, reason=str(error))
-            done += len(files)
-        self.progress(done, total, "")
+        self.sources = SourceWatch(paths)
+        try:
+            candidates, missing = scan_paths(paths)
+            for entry in missing:
+                self.verdict("skipped", Path(entry["path"]), reason=entry["reason"])
+            groups = self.group(candidates)
+            self.total = len(candidates)
+            self.done = self.total - sum(len(files) for _, files in groups)  # skipped: done already
+            singles = sum(1 for kind, _ in groups if kind != "audio")
+            self.reader = BookReader(self.reader_processes(singles))
+            self.import_groups(groups)
+            self.progress(self.done, self.total, "")
+        except (SourceGone, StorageFull) as error:
+            self.report.interrupted = True
+            self.report.stopped_because = str(error)
+            log.warning("import stopped after %d files: %s", self.done, error)
+        except BaseException:
+            self.report.interrupted = True
+            self.finish()
+            raise
+        finally:
+            self.reader.close()
         self.finish()
         return self.report
+
+    def reader_processes(self, singles: int) -> int:
+        """1 to read EPUBs and PDFs ahead in a child process, 0 to read them here."""
+        wanted = self.limits.get("reader_processes")
+        if wanted is not None:
+            return wanted
+        return 1 if singles >= READER_PROCESS_MIN_BOOKS and (os.cpu_count() or 1) >= 2 else 0
+
+    def import_groups(self, groups: list[tuple[str, list[Path]]]) -> None:
+        """Import the groups in order, reading up to :data:`READ_AHEAD` books ahead."""
+        in_flight: deque[_Job] = deque()
+        for kind, files in groups:
+            if not self.sources.present():
+                raise SourceGone("the USB stick or folder was removed during the import")
+            if kind == "audio":
+                while in_flight:
+                    self.finish_job(in_flight.popleft())
+                self.progress(self.done, self.total, str(files[0]))
+                self.import_audio_folder(files)
+                self.done += len(files)
+                continue
+            in_flight.append(self.start_job(kind, files[0]))
+            while len(in_flight) > READ_AHEAD:
+                self.finish_job(in_flight.popleft())
+        while in_flight:
+            self.finish_job(in_flight.popleft())
+
+    def per_book(self, paths: list[Path], label: str, step: Callable[[], None]) -> None:
+        """Run ``step`` for one book: whatever goes wrong with it becomes its verdict.
+
+        This is the per-file boundary of the run: only a source gone or a full
+        disk (which no other file would survive either) gets through.
+        """
+        try:
+            step()
+        except FileVerdict as verdict:
+            self.failed(paths, verdict.verdict, verdict.reason)
+        except (SourceGone, StorageFull):
+            raise
+        except ContentError as error:  # a store or catalog problem with this one book
+            self.failed(paths, "rejected", str(error))
+        except OSError as error:
+            self.failed(paths, "rejected", read_error_reason(paths[0], error))
+        except Exception as error:  # noqa: BLE001 - one hostile file must not stop the run
+            log.exception("unexpected error importing %s", paths[0])
+            self.failed(paths, "rejected", f"could not be read as {label} ({type(error).__name__})")
+
+    def close_killed_runs(self) -> None:
+        """Mark runs left ``running`` by a killed importer as interrupted, with their counts.
+
+        Only called under the writer lock, so no such run is alive. Their committed
+        verdicts are in ``import_files`` (each book's with its rows).
+        """
+        counts = ", ".join(
+            f"{column} = (SELECT count(*) FROM import_files f "
+            f"WHERE f.import_id = imports.id AND f.verdict = '{verdict}')"
+            for column, verdict in _COUNT_COLUMNS
+        )
+        with self.catalog.write() as db:
+            db.execute(f"UPDATE imports SET status = 'interrupted', {counts} WHERE status = 'running'")
 
     def group(self, candidates: list[Path]) -> list[tuple[str, list[Path]]]:
         """Split candidates into single books, audio folders and skipped files."""
@@ -216,9 +308,20 @@ class _Importer:
         return groups
 
     def finish(self) -> None:
-        """Flush verdicts and close the import's history row with its counts."""
-        self.flush_verdicts()
+        """Flush verdicts and close the import's history row with its counts.
+
+        If the catalog cannot be written (the disk is full), the row stays
+        ``running`` and the next run marks it interrupted.
+        """
         status = "interrupted" if self.report.interrupted else "done"
+        try:
+            self.flush_verdicts()
+            self.close_row(status)
+        except (sqlite3.Error, OSError) as error:
+            log.error("could not record the end of import %s: %s", self.report.import_id, error)
+
+    def close_row(self, status: str) -> None:
+        """Write the final status and counts of this run's ``imports`` row."""
         with self.catalog.write() as db:
             db["imports"].update(
                 self.report.import_id,
@@ -243,60 +346,72 @@ class _Importer:
         if size > cap:
             raise RejectedFile(f"file too large ({size // 2**20} MB; the limit is {cap // 2**20} MB)")
 
-    def import_single(self, kind: str, path: Path) -> None:
-        """Import one EPUB or PDF file."""
+    def start_job(self, kind: str, path: Path) -> _Job:
+        """Check and hash one EPUB/PDF; unless it is a duplicate or unreadable, start reading it."""
+        job = _Job(kind, path)
         try:
             self.check_size(path)
-            sha = _sha256_of(path)
-            existing = self.existing_book([sha])
-            if existing:
-                self.verdict("duplicate", path, book=existing)
-                return
-            if kind == "epub":
-                parsed = read_epub(path, max_uncompressed=self.limits["max_uncompressed_bytes"])
-            else:
-                parsed = read_pdf(path)
-            self.add(parsed, [sha], [path])
+            job.sha = _sha256_of(path)
+            job.duplicate = self.existing_book([job.sha])
+            if job.duplicate is None:
+                job.read = self.reader.submit(kind, path, book_id_for([job.sha]),
+                                              self.limits["max_uncompressed_bytes"])
         except FileVerdict as verdict:
-            self.verdict(verdict.verdict, path, reason=verdict.reason)
+            job.failure = (verdict.verdict, verdict.reason)
         except OSError as error:
-            self.verdict("rejected", path, reason=_read_error(path, error).reason)
-        except Exception as error:  # noqa: BLE001 - one hostile file must not stop the run
-            log.exception("unexpected error reading %s", path)
-            self.verdict("rejected", path, reason=f"could not be read as {kind.upper()} ({type(error).__name__})")
+            job.failure = ("rejected", read_error_reason(path, error))
+        return job
+
+    def finish_job(self, job: _Job) -> None:
+        """Give one EPUB/PDF its verdict: store and record it if it was read well."""
+        self.progress(self.done, self.total, str(job.path))
+        self.per_book([job.path], job.kind.upper(), lambda: self.finish_single(job))
+        self.done += 1
+
+    def finish_single(self, job: _Job) -> None:
+        """The verdict of one started job (see :meth:`finish_job`)."""
+        if job.duplicate is not None:
+            self.verdict("duplicate", job.path, book=job.duplicate)
+            return
+        if job.failure is not None:
+            self.failed([job.path], *job.failure)
+            return
+        result = job.read()
+        if result.parsed is None:
+            self.failed([job.path], result.verdict, result.reason)
+            return
+        existing = self.existing_book([job.sha])  # the same file twice in this run
+        if existing is not None:
+            self.verdict("duplicate", job.path, book=existing)
+            return
+        self.add(result.parsed, [job.sha], [job.path], result.thumbnail)
 
     def import_audio_folder(self, files: list[Path]) -> None:
         """Read every audio file of one folder, then import the audiobooks they form."""
-        readable = []
+        readable: list[tuple[Path, object]] = []
         for path in files:
-            try:
-                self.check_size(path)
-                readable.append((path, read_audio(path)))
-            except FileVerdict as verdict:
-                self.verdict(verdict.verdict, path, reason=verdict.reason)
-            except OSError as error:
-                self.verdict("rejected", path, reason=_read_error(path, error).reason)
-            except Exception as error:  # noqa: BLE001 - one hostile file must not stop the run
-                log.exception("unexpected error reading %s", path)
-                self.verdict("rejected", path, reason=f"could not be read as audio ({type(error).__name__})")
+            self.per_book([path], "audio", lambda: readable.append((path, self.read_audio_file(path))))
         if not readable:
             return
         for parsed in group_audiobooks(readable):
             paths = [f.path for f in parsed.files]
-            try:
-                hashes = [_sha256_of(p) for p in paths]
-                existing = self.existing_book(hashes)
-                if existing:
-                    for path in paths:
-                        self.verdict("duplicate", path, book=existing)
-                    continue
-                self.add(parsed, hashes, paths)
-            except FileVerdict as verdict:
-                for path in paths:
-                    self.verdict(verdict.verdict, path, reason=verdict.reason)
-            except OSError as error:
-                for path in paths:
-                    self.verdict("rejected", path, reason=_read_error(path, error).reason)
+            self.per_book(paths, "audio", lambda: self.import_audiobook(parsed, paths))
+
+    def read_audio_file(self, path: Path):
+        """One audio file's tags and duration (after the size checks)."""
+        self.check_size(path)
+        return read_audio(path)
+
+    def import_audiobook(self, parsed: ParsedBook, paths: list[Path]) -> None:
+        """Hash an audiobook's files; record it as a duplicate or prepare and add it."""
+        hashes = [_sha256_of(p) for p in paths]
+        existing = self.existing_book(hashes)
+        if existing:
+            for path in paths:
+                self.verdict("duplicate", path, book=existing)
+            return
+        parsed, thumbnail = prepare_book(parsed, book_id_for(hashes))
+        self.add(parsed, hashes, paths, thumbnail)
 
     def existing_book(self, hashes: list[str]) -> dict | None:
         """The book already made of exactly these files, if any."""
@@ -305,21 +420,39 @@ class _Importer:
             return {"id": book_id}
         return None
 
-    def add(self, parsed: ParsedBook, hashes: list[str], paths: list[Path]) -> None:
-        """Clean, store and record one parsed book (files first, then rows).
+    def add(self, parsed: ParsedBook, hashes: list[str], paths: list[Path], thumbnail: bytes) -> None:
+        """Store and record one prepared book (files first, then rows).
 
         If anything fails after the first file is stored, the files this book
         stored are removed again: nothing of a rejected book stays in the store.
+        A full disk or catalog becomes :class:`StorageFull`.
         """
-        parsed = clean_book(parsed)
-        if len(parsed.title) > MAX_TITLE:
-            raise RejectedFile(f"title longer than {MAX_TITLE} characters")
         book_id = book_id_for(hashes)
         file_rows: list[dict] = []
         try:
+            self.store_book(parsed, book_id, hashes, paths, file_rows, thumbnail)
+        except OSError as error:
+            if error.errno in _STORAGE_ERRNOS:
+                raise StorageFull(f"the box's storage is full or read-only ({error.strerror})") from error
+            raise
+        except sqlite3.OperationalError as error:
+            if "full" in str(error):
+                raise StorageFull(f"the catalog cannot grow ({error})") from error
+            raise
+
+    def store_book(self, parsed: ParsedBook, book_id: str, hashes: list[str], paths: list[Path],
+                   file_rows: list[dict], thumbnail: bytes) -> None:
+        """Store the files, then commit the rows and search entries (see :meth:`add`).
+
+        An engine kept in the catalog (FTS5) is updated in the book's transaction;
+        one kept elsewhere (Whoosh) right after it commits.
+        """
+        new_thumb = None
+        search = self.library.search
+        try:
             self.store_files(parsed, hashes, file_rows)
             cover_sha = self.store_cover(parsed, file_rows)
-            thumb_sha = self.make_thumb(parsed, book_id)
+            thumb_sha, new_thumb = self.write_thumbnail(thumbnail)
             book = self.book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
             chapters, texts = self.chapter_rows(parsed, file_rows)
             with self.catalog.write():
@@ -330,15 +463,20 @@ class _Importer:
                     texts=texts,
                     categories=categories_for(parsed.subjects, self.categories),
                 )
-                self.library.search.index_book(self.catalog, book_id)
+                if search.in_catalog_transaction:
+                    search.index_book(self.catalog, book_id)
                 for path in paths:
                     self.verdict("imported", path, book=book)
                 self.flush_verdicts()
         except BaseException:
+            if self.catalog.db.conn.in_transaction:  # a COMMIT that failed (disk full) stays open
+                self.catalog.db.conn.execute("ROLLBACK")
             self.pending_verdicts = [v for v in self.pending_verdicts if v["verdict"] != "imported"]
             self.report.imported = [e for e in self.report.imported if e.get("id") != book_id]
-            self.discard_unreferenced([row["sha256"] for row in file_rows])
+            self.discard_unreferenced([row["sha256"] for row in file_rows], new_thumb)
             raise
+        if not search.in_catalog_transaction:
+            search.index_book(self.catalog, book_id)  # a failure here is repaired by the start-up check
 
     def store_files(self, parsed: ParsedBook, hashes: list[str], file_rows: list[dict]) -> None:
         """Copy the book's files into the store, checking each against its earlier hash."""
@@ -366,12 +504,16 @@ class _Importer:
                 }
             )
 
-    def discard_unreferenced(self, hashes: list[str]) -> None:
-        """Remove files this run stored for a book that was not recorded after all."""
+    def discard_unreferenced(self, hashes: list[str], new_thumb: str | None = None) -> None:
+        """Remove files (and a new thumbnail) stored for a book that was not recorded after all."""
         referenced = self.catalog.all_file_hashes()
         for sha in hashes:
             if sha not in referenced:
                 self.library.store.remove(sha)
+        if new_thumb and not self.catalog.db.execute(
+            "SELECT 1 FROM books WHERE thumb_sha256 = ?", [new_thumb]
+        ).fetchone():
+            self.library.thumb_path(new_thumb).unlink(missing_ok=True)
 
     def store_cover(self, parsed: ParsedBook, file_rows: list[dict]) -> str | None:
         """Store the book's original cover image (if any) as a ``cover`` file."""
@@ -384,23 +526,16 @@ class _Importer:
         )
         return sha
 
-    def make_thumb(self, parsed: ParsedBook, book_id: str) -> str:
-        """Write the phone-sized thumbnail (derived data) and return its hash."""
-        data = None
-        if parsed.cover:
-            try:
-                data = make_thumbnail(parsed.cover)
-            except ContentError as error:
-                log.info("cover of %s unusable (%s): placeholder used", parsed.title, error)
-        if data is None:
-            data = placeholder_thumbnail(parsed.title, book_id)
+    def write_thumbnail(self, data: bytes) -> tuple[str, str | None]:
+        """Write a thumbnail (derived data); return its hash and, if this call created it, the hash again."""
         sha = hashlib.sha256(data).hexdigest()
         target = self.library.thumb_path(sha)
-        if not target.exists():
-            part = target.with_suffix(".part")
-            part.write_bytes(data)
-            os.replace(part, target)
-        return sha
+        if target.exists():
+            return sha, None
+        part = target.with_suffix(".part")
+        part.write_bytes(data)
+        os.replace(part, target)
+        return sha, sha
 
     def book_row(self, parsed, book_id, file_rows, cover_sha, thumb_sha) -> dict:
         """The ``books`` row for a parsed book."""
@@ -470,15 +605,23 @@ def import_paths(
     progress: Progress | None = None,
     max_uncompressed_bytes: int = 300 * 2**20,
     max_file_bytes: int = 2048 * 2**20,
+    reader_processes: int | None = None,
 ) -> ImportReport:
     """Import every e-book and audiobook under ``paths`` into ``library``.
 
     Holds the data directory's writer lock for the whole run, so the server's
     start-up clean-up never removes a file this run stored but has not yet
-    recorded. Returns the report; it is also kept in the ``imports`` tables.
+    recorded. ``reader_processes`` (0 or 1) says whether EPUBs and PDFs are read
+    ahead in a child process; by default they are when there are enough of them
+    and two or more cores. Returns the report; it is also kept in the ``imports``
+    tables.
     """
     paths = [Path(p) for p in paths]
-    limits = {"max_uncompressed_bytes": max_uncompressed_bytes, "max_file_bytes": max_file_bytes}
+    limits = {
+        "max_uncompressed_bytes": max_uncompressed_bytes,
+        "max_file_bytes": max_file_bytes,
+        "reader_processes": reader_processes,
+    }
     with writer_lock(library.data_dir):
         importer = _Importer(
             library,

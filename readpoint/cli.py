@@ -85,23 +85,33 @@ def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None
 
 
 def _progress_line(done: int, total: int, current: str) -> None:
-    """One updating progress line on stderr: a bar, counts and the current file."""
+    """Progress on stderr: a bar, the counts and the current file.
+
+    On a terminal one line is redrawn in place; otherwise (a log, a pipe) each
+    update is a line of its own.
+    """
     width = 24
     filled = width * done // total if total else width
     name = Path(current).name[:40] if current else ""
-    click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}", err=True, nl=not current)
+    line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name}"
+    if sys.stderr.isatty():
+        click.echo(f"\r{line:<76}", err=True, nl=not current)
+    else:
+        click.echo(line.rstrip(), err=True)
 
 
 @cli.command(name="import")
 @data_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--usb", is_flag=True, help="Also scan mounted USB drives (/media/*, /run/media/*/*).")
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object.")
+@click.option("--usb", is_flag=True, help="Also import from mounted USB drives (their READPOINT folder if any).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object on stdout.")
 def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as_json: bool) -> None:
     """Import e-books (EPUB, PDF) and audiobooks from files and folders.
 
-    Exit 0 when nothing was rejected, 1 when some files were rejected (the
-    good ones are still imported), 2 on a usage error.
+    Progress goes to stderr. Exit 0 when nothing was rejected, 1 when some files
+    were rejected (the good ones are still imported) or the import was cut short
+    (a USB stick pulled, the box's storage full: run it again to resume),
+    2 on a usage error.
     """
     from content.ingest import import_paths
     from content.usb import find_usb_sources
@@ -109,17 +119,27 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
     library, settings = _open(data_dir)
     sources = list(paths)
     if usb:
-        sources += find_usb_sources(settings["usb_roots"].split(":"))
+        roots = [root for root in settings["usb_roots"].split(":") if root]
+        drives = find_usb_sources(roots)
+        if not drives and not paths:
+            library.close()
+            raise click.UsageError(f"no USB drive found under {', '.join(roots)}")
+        for drive in drives:
+            log.info("USB drive: importing %s", drive)
+        sources += drives
     if not sources:
+        library.close()
         raise click.UsageError("nothing to import: give files or folders, or --usb")
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
+        library.close()
         raise click.UsageError(f"no such file or folder: {missing[0]}")
     try:
         report = import_paths(
             library,
             sources,
-            progress=_progress_line if sys.stderr.isatty() or not as_json else None,
+            source="USB: " + ", ".join(str(p) for p in sources) if usb else None,
+            progress=_progress_line,
             max_uncompressed_bytes=settings["import_max_uncompressed_mb"] * 2**20,
             max_file_bytes=settings["import_max_file_mb"] * 2**20,
         )
@@ -136,7 +156,9 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
         )
         for entry in report.rejected:
             click.echo(f"rejected: {entry['path']}: {entry['reason']}")
-    sys.exit(1 if report.rejected else 0)
+    if report.interrupted:
+        click.echo(f"import interrupted: {report.stopped_because}; run it again to resume", err=True)
+    sys.exit(1 if report.rejected or report.interrupted else 0)
 
 
 @cli.command()
