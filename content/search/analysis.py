@@ -299,24 +299,23 @@ def index_streams(text: str) -> tuple[str, str]:
 def _fast_streams(exact_text: str) -> tuple[str, str] | None:
     """:func:`index_streams` for case folded text in spaced scripts, at C speed.
 
-    Folding whole texts with a translation table instead of word by word; None
-    when the folded and exact words do not pair up (a stray combining mark), so
-    the caller takes the word-by-word path.
+    A book's text repeats a few thousand distinct words tens of thousands of
+    times, so each distinct word is folded once (with a translation table, as
+    :func:`fold_token` folds it) and the streams are joined by C-level
+    ``map``/``filter``. None when a word folds to nothing (a stray combining
+    mark), so the caller takes the word-by-word path.
     """
-    word_re = _PLAIN_WORD_RE
-    exact_words = word_re.findall(exact_text)
-    folded_words = word_re.findall(exact_text.translate(_fold_text_table()))
-    if len(exact_words) != len(folded_words):
+    words = _PLAIN_WORD_RE.findall(exact_text)
+    distinct = set(words)
+    if distinct and max(map(len, distinct)) > MAX_TOKEN_CHARS:
+        words = [word for word in words if len(word) <= MAX_TOKEN_CHARS]
+        distinct = set(words)
+    table = _fold_text_table()
+    folds = {word: word.translate(table) for word in distinct}
+    if "" in folds.values():
         return None
-    pairs = [
-        (exact, folded)
-        for exact, folded in zip(exact_words, folded_words)
-        if len(exact) <= MAX_TOKEN_CHARS
-    ]
-    return (
-        " ".join(folded for _, folded in pairs),
-        " ".join(exact for exact, folded in pairs if exact != folded),
-    )
+    changed = {word for word, folded in folds.items() if folded != word}
+    return " ".join(map(folds.__getitem__, words)), " ".join(filter(changed.__contains__, words))
 
 
 @functools.cache
