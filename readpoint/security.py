@@ -7,6 +7,7 @@ script; book content rendered into pages is sanitised separately.
 from __future__ import annotations
 
 import gzip
+import threading
 
 from flask import Flask, Response, request
 
@@ -46,11 +47,43 @@ def _maybe_compress(response: Response) -> None:
     data = response.get_data()
     if len(data) < MIN_COMPRESS:
         return
-    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    response.set_data(_gzip(data))
     response.headers["Content-Encoding"] = "gzip"
     etag = response.headers.get("ETag")
     if etag and not etag.startswith("W/"):
         response.headers["ETag"] = etag[:-1] + '-gz"'
+
+
+class _GzipMemo:
+    """The gzip of recent response bodies: cached pages are sent again and again.
+
+    Keyed by the body itself (hashing 30 KB costs microseconds, compressing it a
+    quarter of a millisecond); at most ``max_entries`` bodies of up to ``max_body`` bytes (a few MB in
+    all), oldest dropped.
+    """
+
+    def __init__(self, max_entries: int = 128, max_body: int = 64 * 1024):
+        self.max_entries = max_entries
+        self.max_body = max_body
+        self._compressed: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, data: bytes) -> bytes:
+        """The gzip of ``data`` (deterministic: mtime 0)."""
+        found = self._compressed.get(data)
+        if found is not None:
+            return found
+        compressed = gzip.compress(data, compresslevel=6, mtime=0)
+        if len(data) > self.max_body:
+            return compressed
+        with self._lock:
+            if len(self._compressed) >= self.max_entries:
+                self._compressed.pop(next(iter(self._compressed)))
+            self._compressed[data] = compressed
+        return compressed
+
+
+_gzip = _GzipMemo()
 
 
 def init_app(app: Flask) -> None:
