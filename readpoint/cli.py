@@ -76,7 +76,7 @@ def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None
         if settings["load_starter"] and not no_starter:
             report = load_starter_if_empty(path, settings)
             if report is not None:
-                log.info("starter collection: %d books loaded", len(report.imported))
+                log.info("starter collection: %d books loaded", len({e["id"] for e in report.imported}))
         app = create_app(data_dir=path)
     except (SettingsError, ContentError, OSError) as error:
         raise click.ClickException(str(error)) from error
