@@ -1,14 +1,20 @@
 """Errors raised by the library (catalog, store, ingest, search).
 
-The tree::
+The tree (classes defined beside the code that raises them are named with their module)::
 
     ContentError                 anything the content package refuses or cannot do
     ├── CatalogError             the catalog database is missing, locked or inconsistent
     ├── StoreError               the content store cannot take or give a file
-    │   └── HashMismatch         bytes on disk (or just written) do not match their sha256
+    │   ├── HashMismatch         bytes on disk (or just written) do not match their sha256
+    │   └── store.WriterBusy     another import or sync holds the data directory's writer lock
     ├── FileVerdict              one input file cannot be imported (carries a reason for librarians)
     │   ├── RejectedFile         the file is broken, hostile or protected: "rejected"
+    │   │   └── readers.archive.DamagedMember   a zip member fails its checks while read
     │   └── SkippedFile          the file is not a kind of book we load: "skipped"
+    ├── ingest.StorageFull       the box's disk is full or read-only: the import run stops
+    ├── usb.SourceGone           the stick or folder being imported disappeared mid-run
+    ├── thumbnails.ThumbnailError   a cover image cannot be made into a thumbnail
+    ├── chapter_html.ChapterUnavailable   a stored EPUB chapter cannot be rendered
     └── SearchError              a search engine failed (queries never raise on bad syntax)
 
 Only ``FileVerdict`` subclasses carry text that is shown to a librarian; the
