@@ -5,7 +5,7 @@ DATA ?= $(if $(READPOINT_DATA),$(READPOINT_DATA),./var)
 PORT ?= 8080
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test system-deps system-deps-test bench translations-extract translations-update clean
+.PHONY: run test install install-test system-deps system-deps-test bench translations-extract translations-update translations-compile clean
 
 run: install
 	$(BIN)/readpoint serve --data "$(DATA)" --host 0.0.0.0 --port $(PORT)
@@ -42,6 +42,10 @@ translations-extract: install
 
 translations-update: translations-extract
 	$(BIN)/pybabel update -i kiosk-ui/translations/messages.pot -d kiosk-ui/translations
+
+# Compiling also happens at every install (setup.py); this is for a quick look without reinstalling.
+translations-compile: install
+	$(BIN)/pybabel compile -d kiosk-ui/translations
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
