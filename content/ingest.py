@@ -143,6 +143,20 @@ class _Job:
     read: Callable[[], ReadResult] | None = None
 
 
+def _display_path(path: Path | str) -> str:
+    """``path`` (or a title made from a file name) as text that can be stored and printed.
+
+    A name that is not valid UTF-8 (a stick written by an old Windows or
+    camera) reaches Python with lone surrogates, which SQLite and a UTF-8
+    terminal refuse: those bytes become U+FFFD.
+    """
+    text = os.fspath(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class _Importer:
     """One import run over a :class:`content.library.Library`."""
 
@@ -164,7 +178,7 @@ class _Importer:
 
     def verdict(self, kind: str, path: Path, *, reason: str = "", book: dict | None = None) -> None:
         """Record one file's verdict in the report and (batched) in ``import_files``."""
-        entry = {"path": str(path)}
+        entry = {"path": _display_path(path)}
         if kind == "imported":
             entry.update(id=book["id"], title=book["title"], format=book["format"])
             self.report.imported.append(entry)
@@ -178,7 +192,7 @@ class _Importer:
         self.pending_verdicts.append(
             {
                 "import_id": self.report.import_id,
-                "path": str(path),
+                "path": entry["path"],
                 "verdict": kind,
                 "reason": reason,
                 "book_id": book["id"] if book else None,
@@ -499,7 +513,7 @@ class _Importer:
                     "position": position,
                     "size": size,
                     "media_type": pfile.media_type or MEDIA_TYPES.get(suffix, "application/octet-stream"),
-                    "name": unicodedata.normalize("NFC", pfile.path.name),
+                    "name": unicodedata.normalize("NFC", _display_path(pfile.path.name)),
                     "duration": pfile.duration,
                 }
             )
@@ -539,10 +553,11 @@ class _Importer:
 
     def book_row(self, parsed, book_id, file_rows, cover_sha, thumb_sha) -> dict:
         """The ``books`` row for a parsed book."""
+        title = _display_path(parsed.title)  # a title made from a file name that is not UTF-8
         return {
             "id": book_id,
-            "title": parsed.title,
-            "sort_title": sort_title(parsed.title),
+            "title": title,
+            "sort_title": sort_title(title),
             "authors": parsed.authors,
             "language": parsed.language,
             "description": parsed.description,
@@ -569,7 +584,7 @@ class _Importer:
             chapters.append(
                 {
                     "position": position,
-                    "title": chapter.title,
+                    "title": _display_path(chapter.title) if chapter.title else chapter.title,
                     "href": chapter.href,
                     "file_sha256": file_sha,
                     "start": chapter.start,
@@ -625,7 +640,7 @@ def import_paths(
     with writer_lock(library.data_dir):
         importer = _Importer(
             library,
-            source=source or json.dumps([str(p) for p in paths], ensure_ascii=False),
+            source=source or json.dumps([_display_path(p) for p in paths], ensure_ascii=False),
             progress=progress,
             limits=limits,
         )

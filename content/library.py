@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from content.catalog import Catalog
+from content.errors import CatalogError
 from content.search import open_search_index
 from content.store import ContentStore, remove_orphans
 
@@ -30,6 +31,20 @@ class StartupReport:
     index_refresh: threading.Thread | None = None
 
 
+def _refuse_emptied_catalog(path: Path, store: ContentStore) -> None:
+    """Raise CatalogError if the catalog file is there but empty while the store holds books.
+
+    A catalog cut to 0 bytes (an SD card after a power cut) would otherwise be
+    opened as a new, empty one, and the start-up check would then remove every
+    stored book as an orphan.
+    """
+    if path.is_file() and path.stat().st_size == 0 and next(store.hashes(), None) is not None:
+        raise CatalogError(
+            f"the catalog {path} is empty (0 bytes) but the store holds books: "
+            "restore catalog.sqlite3 from a backup (nothing was changed)"
+        )
+
+
 class Library:
     """The catalog, store and search index of one data directory."""
 
@@ -40,7 +55,9 @@ class Library:
         self.store = ContentStore(self.data_dir)
         self.thumbs_dir = self.data_dir / "thumbs"
         self.thumbs_dir.mkdir(exist_ok=True)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
+        catalog_path = self.data_dir / "catalog.sqlite3"
+        _refuse_emptied_catalog(catalog_path, self.store)
+        self.catalog = Catalog(catalog_path)
         self.search = open_search_index(search_engine, self.data_dir)
 
     def close(self) -> None:
@@ -98,14 +115,15 @@ class Library:
         the documented recovery, not a problem.
         """
         problems: list[str] = []
-        self.store.remove_stale_parts()
-        remove_orphans(self.store, self.referenced_hashes)
         try:
             result = self.catalog.db.execute("PRAGMA integrity_check").fetchall()
         except sqlite3.DatabaseError as error:
             return [f"catalog: cannot run integrity_check: {error}"]
         if [row[0] for row in result] != ["ok"]:
-            problems.extend(f"catalog integrity: {row[0]}" for row in result)
+            # A damaged catalog may have lost rows: its "orphans" are books. Touch nothing.
+            return [f"catalog integrity: {row[0]}" for row in result]
+        self.store.remove_stale_parts()
+        remove_orphans(self.store, self.referenced_hashes)
         fk = self.catalog.db.execute("PRAGMA foreign_key_check").fetchall()
         problems.extend(f"catalog: broken reference in {row[0]} rowid {row[1]}" for row in fk)
         referenced = self.referenced_hashes()

@@ -100,9 +100,14 @@ def scan_paths(paths: Iterable[Path]) -> tuple[list[Path], list[dict]]:
             candidates.append(root)
             continue
         if not root.is_dir():
-            skipped.append({"path": str(root), "reason": "no such file or folder"})
+            reason = "not a file or folder (a pipe or device)" if root.exists() else "no such file or folder"
+            skipped.append({"path": str(root), "reason": reason})
             continue
-        for folder, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+        def unreadable(error: OSError) -> None:
+            """A folder that cannot be listed (permissions, a bad sector) is a skipped entry, not silence."""
+            skipped.append({"path": str(error.filename), "reason": f"folder could not be read ({error.strerror})"})
+
+        for folder, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
             dirnames[:] = sorted(d for d in dirnames if not _is_hidden(Path(d)))
             for name in sorted(filenames):
                 path = Path(folder) / name

@@ -14,7 +14,7 @@ import hashlib
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
 
 from readpoint.http_files import IMMUTABLE_CACHE, send_immutable
 
@@ -36,7 +36,9 @@ def _asset_hash(name: str) -> str:
     cache = current_app.extensions.setdefault("asset_hashes", {})
     if name not in cache:
         path = _safe_path(name)
-        cache[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path else ""
+        if path is None:
+            return ""  # not kept: any request could name a new missing file, the cache would grow forever
+        cache[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return cache[name]
 
 
@@ -50,8 +52,9 @@ def _safe_path(name: str) -> Path | None:
 
 
 def asset_url(name: str) -> str:
-    """The content-hashed URL of a static asset."""
-    return f"/static/{_asset_hash(name)}/{name}"
+    """The content-hashed URL of a static asset (under the app's URL prefix, if any)."""
+    digest = _asset_hash(name) or "missing"  # a missing file gets a link that 404s, not a 500 (BuildError)
+    return url_for("assets.static_file", digest=digest, name=name)
 
 
 def _gzipped(name: str, path: Path) -> bytes | None:
@@ -94,8 +97,6 @@ def static_file(digest: str, name: str):
     if path is None or digest != _asset_hash(name):
         abort(404)
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if media_type.startswith("text/") or media_type == "application/javascript":
-        media_type += "; charset=utf-8"
     response = _compressed(name, path, digest, media_type)
     if response is None:
         response = send_immutable(path, digest, media_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def _open(data_dir: Path | None):
         return Library(path, search_engine=settings["search_engine"]), settings
     except (SettingsError, ContentError, OSError) as error:
         raise click.ClickException(str(error)) from error
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(_damaged(path, error)) from error
+
+
+def _damaged(data_dir: Path, error: sqlite3.DatabaseError) -> str:
+    """The one-line message for a catalog SQLite cannot read."""
+    return f"the catalog in {data_dir} is damaged ({error}): restore catalog.sqlite3 from a backup"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +88,8 @@ def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None
         app = create_app(data_dir=path)
     except (SettingsError, ContentError, OSError) as error:
         raise click.ClickException(str(error)) from error
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(_damaged(path, error)) from error
     log.info("serving %s on http://%s:%d/", path, host, port)
     serve_app(app, host=host, port=port, threads=settings["threads"])
 
@@ -145,6 +155,8 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
         )
     except ContentError as error:
         raise click.ClickException(str(error)) from error
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     if as_json:
@@ -168,6 +180,8 @@ def check(data_dir: Path | None) -> None:
     library, _settings = _open(data_dir)
     try:
         problems = library.check()
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     if problems:
@@ -187,6 +201,8 @@ def reindex(data_dir: Path | None) -> None:
         count = library.search.rebuild(library.catalog)
     except ContentError as error:
         raise click.ClickException(str(error)) from error
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     click.echo(f"search index rebuilt: {count} books")

@@ -19,7 +19,18 @@ __all__ = ["send_immutable", "parse_range", "IMMUTABLE_CACHE"]
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 CHUNK = 64 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+MAX_DIGITS = 18
+_HUGE = 10**MAX_DIGITS  # past the end of any file
+
+
+def _position(digits: str) -> int:
+    """A byte position from a Range header; more than 18 significant digits means "past any end".
+
+    ``int()`` refuses over 4,300 digits (a ValueError, so a 500): never reached.
+    """
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= MAX_DIGITS else _HUGE
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -34,12 +45,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     if first == "" and last == "":
         return None
     if first == "":
-        length = int(last)
+        length = _position(last)
         if length == 0:
             return "unsatisfiable"
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first)
+    end = _position(last) if last else size - 1
     if start >= size or (last and end < start):
         return "unsatisfiable"
     return start, min(end, size - 1)

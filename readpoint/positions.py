@@ -71,7 +71,12 @@ def remember(response: Response, position: Position) -> None:
 def font_step() -> int:
     """The reader's font size step for this phone."""
     value = request.cookies.get("fs", "")
-    return int(value) if value.isdigit() and int(value) in FONT_STEPS else DEFAULT_FONT_STEP
+    return int(value) if _is_font_step(value) else DEFAULT_FONT_STEP
+
+
+def _is_font_step(value: str) -> bool:
+    """Whether ``value`` names a font step ("²" and "٣" pass ``isdigit`` but are not one)."""
+    return value in {str(step) for step in FONT_STEPS}
 
 
 def night_mode() -> bool:
@@ -82,7 +87,7 @@ def night_mode() -> bool:
 def set_preference(response: Response, *, font: str | None, theme: str | None) -> bool:
     """Set the font-size and theme cookies from query values; False if a value is not allowed."""
     if font is not None:
-        if not (font.isdigit() and int(font) in FONT_STEPS):
+        if not _is_font_step(font):
             return False
         response.set_cookie("fs", font, max_age=COOKIE_YEAR, samesite="Lax", httponly=True)
     if theme is not None:

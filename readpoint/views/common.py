@@ -6,7 +6,8 @@ from flask import abort, current_app, request, url_for
 
 from content.library import Library
 
-__all__ = ["library", "page_number", "book_or_404", "thumb_url", "file_url", "setting", "local_path"]
+__all__ = ["library", "page_number", "book_or_404", "thumb_url", "file_url", "setting", "local_path",
+           "small_number"]
 
 MAX_PAGE = 10_000
 
@@ -28,6 +29,17 @@ def page_number() -> int:
     except ValueError:
         return 1
     return min(max(page, 1), MAX_PAGE)
+
+
+def small_number(text: str) -> int | None:
+    """``text`` as a number if it is 1-9 ASCII digits, else None.
+
+    ``str.isdigit`` also accepts "²" (which ``int`` refuses) and any number of
+    digits (``int`` refuses over 4,300): checked here, so neither is a 500.
+    """
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        return None
+    return int(text)
 
 
 def book_or_404(book_id: str) -> dict:

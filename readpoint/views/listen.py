@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from readpoint.positions import Position, position_for, remember
 from readpoint.usage import record_event
-from readpoint.views.common import book_or_404, file_url, library
+from readpoint.views.common import book_or_404, file_url, library, small_number
 
 __all__ = ["bp", "audio_chapters"]
 
@@ -44,9 +44,10 @@ def _chosen_chapter(book_id: str, count: int) -> int:
     """The chapter asked for in ``?chapter=``, else this phone's, else the first."""
     asked = request.args.get("chapter")
     if asked is not None:
-        if not asked.isdigit() or not 1 <= int(asked) <= count:
+        number = small_number(asked)
+        if number is None or not 1 <= number <= count:
             abort(404, description="No such chapter.")
-        return int(asked)
+        return number
     position = position_for(book_id)
     if position and position.kind == "l" and position.chapter <= count:
         return position.chapter

@@ -24,7 +24,7 @@ from readpoint.chapter_cache import ChapterCache, chapter_cache
 from readpoint.fragment_cache import FragmentCache, page_key
 from readpoint.positions import Position, font_step, night_mode, position_for, remember, set_preference
 from readpoint.usage import record_event
-from readpoint.views.common import book_or_404, library, local_path
+from readpoint.views.common import book_or_404, library, local_path, small_number
 
 __all__ = ["bp"]
 
@@ -91,9 +91,10 @@ def _part_number(rendered: RenderedChapter) -> int:
     asked = request.args.get("part", "1")
     if asked == "last":
         return count
-    if not asked.isdigit() or not 1 <= int(asked) <= count:
+    number = small_number(asked)
+    if number is None or not 1 <= number <= count:
         abort(404, description="No such page.")
-    return int(asked)
+    return number
 
 
 def _neighbours(book_id: str, number: int, part: int, parts: int, chapters: int) -> tuple:
