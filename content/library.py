@@ -32,16 +32,19 @@ class StartupReport:
 
 
 def _refuse_emptied_catalog(path: Path, store: ContentStore) -> None:
-    """Raise CatalogError if the catalog file is there but empty while the store holds books.
+    """Raise CatalogError if the catalog file is missing or empty while the store holds books.
 
-    A catalog cut to 0 bytes (an SD card after a power cut) would otherwise be
-    opened as a new, empty one, and the start-up check would then remove every
-    stored book as an orphan.
+    A catalog cut to 0 bytes (an SD card after a power cut) or deleted would
+    otherwise be opened as a new, empty one, and the start-up check would then
+    remove every stored book as an orphan.
     """
-    if path.is_file() and path.stat().st_size == 0 and next(store.hashes(), None) is not None:
+    if path.is_file() and path.stat().st_size > 0:
+        return
+    if next(store.hashes(), None) is not None:
+        state = "empty (0 bytes)" if path.is_file() else "missing"
         raise CatalogError(
-            f"the catalog {path} is empty (0 bytes) but the store holds books: "
-            "restore catalog.sqlite3 from a backup (nothing was changed)"
+            f"the catalog {path} is {state} but the store holds books: restore catalog.sqlite3 "
+            "from a backup, or move store/ away to start an empty library (nothing was changed)"
         )
 
 

@@ -155,6 +155,16 @@ def test_a_catalog_cut_to_zero_bytes_is_refused_and_the_books_kept(stocked_data)
     assert (data / "catalog.sqlite3").stat().st_size == 0
 
 
+def test_a_deleted_catalog_is_refused_and_the_books_kept(stocked_data):
+    """A missing catalog beside a full store is a loss to restore, not a new library to clean."""
+    data, stored = stocked_data
+    (data / "catalog.sqlite3").unlink()
+    result = run_cli("check", data_dir=data)
+    assert result.returncode == 1 and "missing" in result.stderr and "Traceback" not in result.stderr
+    assert len(list((data / "store").glob("*/*"))) == stored
+    assert not (data / "catalog.sqlite3").exists()
+
+
 def test_check_and_serve_on_a_damaged_catalog_give_one_line_and_remove_nothing(stocked_data):
     """Garbage over the catalog's pages: a one-line error or problem, never a traceback, never a deleted book."""
     data, stored = stocked_data
