@@ -55,7 +55,6 @@ _BLOCK_TAGS = frozenset(
 _SKIPPED_TAGS = frozenset(["script", "style", "head", "template", "title"])
 # C0/C1 controls except tab and newline, soft hyphen, BOM: never part of text.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\ufeff]")
-_SPACES = re.compile(r"[^\S\n]+")
 _TAG = re.compile(r"<(?:/?[A-Za-z][^<>]{0,2000}|!--.{0,2000}?--)>", re.DOTALL)
 
 
@@ -97,7 +96,9 @@ class _TextExtractor(HTMLParser):
 def _normalize_spacing(text: str, paragraph_separator: str) -> str:
     """NFC, no invisible characters, single spaces, non-empty paragraphs joined."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\r", "\n"))
-    paragraphs = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    # Split-and-join collapses the same whitespace as re's \s (str.isspace: Unicode's
+    # White_Space) and is several times faster than a regular expression on long texts.
+    paragraphs = (" ".join(line.split()) for line in text.split("\n"))
     return paragraph_separator.join(p for p in paragraphs if p)
 
 

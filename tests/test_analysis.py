@@ -152,3 +152,27 @@ def test_fold_view_keeps_offsets():
     assert len(view) == len(text)
     assert view.startswith("duong lua nuoc ")
     assert view.endswith("ห้องสมุด")
+
+
+def test_no_character_is_both_a_word_character_and_whitespace():
+    # The fast path splits words on whitespace after blanking other non-word runs.
+    word = re.compile(r"[\w\u0300-\u036f]")
+    assert not [code for code in range(0x110000) if chr(code).isspace() and word.match(chr(code))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lúa nước xanh, mùa   gặt!  «Cánh đồng» — 2024/05: (ôi) tôi_đi\tvề\n\nnhà.",
+        "a\u00a0b\u2009c\u3000d\u2028e\x1cf...g--h''i",
+        "¿Qué? ¡Sí! naïve café ÆØÅ straße Ωμέγα Привет 123,45 ½ ² x\u0301y",
+        "   ,,, ... ",
+        "",
+    ],
+)
+def test_fast_path_finds_the_words_the_word_pattern_finds(text):
+    from content.search import analysis
+
+    exact = analysis.normalize(analysis.normalize(text).casefold()).replace("_", " ")
+    expected = analysis._PLAIN_WORD_RE.findall(exact)
+    assert analysis._PLAIN_NON_WORD_RE.sub(" ", exact).split() == expected

@@ -137,3 +137,35 @@ def test_clean_book_rejects_absurd_titles():
     with pytest.raises(RejectedFile, match="title"):
         clean_book(make_book(title="x" * 1001))
     assert len(clean_book(make_book(title="x" * 1000)).title) == 1000
+
+
+def _old_normalize_spacing(text: str, separator: str) -> str:
+    """The regular-expression spacing this module used before split-and-join (the reference)."""
+    import re
+
+    from content.metadata import _INVISIBLE
+
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\r", "\n"))
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    return separator.join(line for line in lines if line)
+
+
+def test_spacing_collapses_every_unicode_space_as_before():
+    from content.metadata import _normalize_spacing
+
+    spaces = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+    samples = [
+        f"a{spaces}b\n{spaces}\n c",
+        "  Lúa \t nước \r\n\r\n xanh\u00a0\u00a0lắm \u2028 mới\u3000\u3000 ",
+        "x\x1c\x1dy\x85z\u200bw\u00ad\ufeffv",
+        "\n\n \n",
+        "",
+    ] + [f"{char}a{char}{char}b{char}\n{char}" for char in spaces]
+    for text in samples:
+        for separator in ("\n", " "):
+            assert _normalize_spacing(text, separator) == _old_normalize_spacing(text, separator)
+
+
+def test_html_to_text_keeps_paragraphs_with_unusual_spaces():
+    html = "<p>Lúa\u00a0 nước\u2003\txanh</p>\n<p>  </p><div>mùa\u2028gặt</div>"
+    assert html_to_text(html) == "Lúa nước xanh\nmùa gặt"

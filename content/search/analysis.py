@@ -112,6 +112,10 @@ def _word_re() -> re.Pattern:
 # fast path below can find words with a small character class.
 _PLAIN_TEXT_RE = re.compile(r"[^\x00-\u036f\u1e00-\u20cf\u2100-\u2bff]")
 _PLAIN_WORD_RE = re.compile(r"[\w\u0300-\u036f]+")
+# Runs of what is neither a word character (above) nor whitespace. No character is both
+# a word character and whitespace, so replacing these runs by a space and splitting on
+# whitespace gives the words _PLAIN_WORD_RE finds, at about twice its speed.
+_PLAIN_NON_WORD_RE = re.compile(r"[^\w\s\u0300-\u036f]+")
 
 
 def normalize(text: str) -> str:
@@ -305,7 +309,7 @@ def _fast_streams(exact_text: str) -> tuple[str, str] | None:
     ``map``/``filter``. None when a word folds to nothing (a stray combining
     mark), so the caller takes the word-by-word path.
     """
-    words = _PLAIN_WORD_RE.findall(exact_text)
+    words = _PLAIN_NON_WORD_RE.sub(" ", exact_text).split()  # _PLAIN_WORD_RE.findall, faster
     distinct = set(words)
     if distinct and max(map(len, distinct)) > MAX_TOKEN_CHARS:
         words = [word for word in words if len(word) <= MAX_TOKEN_CHARS]
