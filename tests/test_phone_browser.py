@@ -176,10 +176,9 @@ def test_hostile_epub_is_harmless(phone, site):
     phone.screenshot("06-hostile")
 
 
+@pytest.mark.parametrize("phone", [False], ids=["nojs"], indirect=True)
 def test_audiobook_page_without_javascript(phone, site):
     """Chapters are links; each opens its own file in a plain <audio>."""
-    if phone.javascript:
-        pytest.skip("the JavaScript player is tested in test_audiobook_plays_on")
     _app, _url, ids = site
     page = phone.page
     weigh(phone, "listen", lambda: phone.goto(f"/listen/{ids['audio']}"))
@@ -193,10 +192,9 @@ def test_audiobook_page_without_javascript(phone, site):
     phone.screenshot("07-listen")
 
 
+@pytest.mark.parametrize("phone", [True], ids=["js"], indirect=True)
 def test_audiobook_plays_on(phone, site):
     """It plays, a seek is served with 206, speed changes, and the next chapter starts by itself."""
-    if not phone.javascript:
-        pytest.skip("playing needs JavaScript in the test; the no-JS page is tested above")
     _app, _url, ids = site
     page = phone.page
     media = []
