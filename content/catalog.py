@@ -86,6 +86,21 @@ def _decode_book(row: dict) -> dict:
     return book
 
 
+def _listing_filter(category: str | None, language: str | None) -> tuple[str, str, list]:
+    """The JOIN, WHERE and parameters selecting active books in a category and/or language."""
+    where = ["b.status = 'active'"]
+    params: list = []
+    join = ""
+    if category:
+        join = "JOIN book_categories bc ON bc.book_id = b.id"
+        where.append("bc.category_id = ?")
+        params.append(category)
+    if language:
+        where.append("b.language = ?")
+        params.append(language)
+    return join, " AND ".join(where), params
+
+
 class Catalog:
     """The catalog database of one data directory.
 
@@ -213,37 +228,15 @@ class Catalog:
         offset: int = 0,
     ) -> list[dict]:
         """Active books, newest first or by title, optionally in one category or language."""
-        where = ["b.status = 'active'"]
-        params: list = []
-        join = ""
-        if category:
-            join = "JOIN book_categories bc ON bc.book_id = b.id"
-            where.append("bc.category_id = ?")
-            params.append(category)
-        if language:
-            where.append("b.language = ?")
-            params.append(language)
+        join, where, params = _listing_filter(category, language)
         order_sql = "b.added_at DESC, b.id" if order == "newest" else "b.sort_title, b.id"
-        sql = (
-            f"SELECT b.* FROM books b {join} WHERE {' AND '.join(where)} "
-            f"ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT b.* FROM books b {join} WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         return [_decode_book(row) for row in self.db.query(sql, params + [limit, offset])]
 
     def count_listed(self, *, category: str | None = None, language: str | None = None) -> int:
         """How many active books :meth:`list_books` would page through."""
-        where = ["b.status = 'active'"]
-        params: list = []
-        join = ""
-        if category:
-            join = "JOIN book_categories bc ON bc.book_id = b.id"
-            where.append("bc.category_id = ?")
-            params.append(category)
-        if language:
-            where.append("b.language = ?")
-            params.append(language)
-        sql = f"SELECT count(*) FROM books b {join} WHERE {' AND '.join(where)}"
-        return self.db.execute(sql, params).fetchone()[0]
+        join, where, params = _listing_filter(category, language)
+        return self.db.execute(f"SELECT count(*) FROM books b {join} WHERE {where}", params).fetchone()[0]
 
     def categories(self) -> list[dict]:
         """All categories in display order, each with its count of active books."""

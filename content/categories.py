@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from content.search.analysis import fold_token
+
 __all__ = ["fold_label", "categories_for"]
 
 # Extra words that also mean a category (folded form); names and ids always match.
@@ -24,16 +26,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 
 
 def fold_label(text: str) -> str:
-    """Lower-case, NFC-safe, diacritic-free form of a label for matching."""
-    text = unicodedata.normalize("NFD", text.strip().casefold())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn" or not _latin_mark(ch))
-    text = text.replace("đ", "d")
-    return unicodedata.normalize("NFC", " ".join(text.split()))
-
-
-def _latin_mark(ch: str) -> bool:
-    """Whether a combining mark is a Latin diacritic (Thai and Tai Viet marks are kept)."""
-    return 0x0300 <= ord(ch) <= 0x036F
+    """Lower-case, diacritic-free form of a label for matching, folded word by word as search folds."""
+    return " ".join(fold_token(word)[1] for word in unicodedata.normalize("NFC", text).split())
 
 
 def categories_for(subjects: list[str], categories: list[dict]) -> list[str]:

@@ -36,19 +36,19 @@ import json
 import logging
 import os
 import sqlite3
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from content.book_rows import book_row, chapter_rows, cover_row, display_text, file_row
 from content.catalog import book_id_for, now_iso
-from content.categories import categories_for, fold_label
+from content.categories import categories_for
 from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
 from content.ingest_reader import MAX_TITLE, BookReader, ReadResult, prepare_book, read_error_reason
 from content.parsed import ParsedBook
 from content.readers.audio import group_audiobooks, read_audio
-from content.store import writer_lock
+from content.store import sha256_of_file, writer_lock
 from content.usb import SourceGone, SourceWatch, scan_paths
 
 __all__ = [
@@ -65,24 +65,11 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".flac"}
 BOOK_EXTENSIONS = {".epub", ".pdf"}
-HASH_CHUNK = 1024 * 1024
 # A reader process pays for itself (about a second to start) from this many books on.
 READER_PROCESS_MIN_BOOKS = 8
 # Books read ahead of the one being stored: enough to keep the reader busy, few
 # enough that their texts and covers stay a small part of the memory budget.
 READ_AHEAD = 3
-MEDIA_TYPES = {
-    ".epub": "application/epub+zip",
-    ".pdf": "application/pdf",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".m4b": "audio/mp4",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".flac": "audio/flac",
-}
-
 # Errors that only writing to the box's own storage produces.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -119,15 +106,6 @@ class ImportReport:
         }
 
 
-def _sha256_of(path: Path) -> str:
-    """Hash a source file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass
 class _Job:
     """One EPUB or PDF on its way through the run: hashed, maybe being read ahead.
@@ -141,20 +119,6 @@ class _Job:
     duplicate: dict | None = None
     failure: tuple[str, str] | None = None
     read: Callable[[], ReadResult] | None = None
-
-
-def _display_path(path: Path | str) -> str:
-    """``path`` (or a title made from a file name) as text that can be stored and printed.
-
-    A name that is not valid UTF-8 (a stick written by an old Windows or
-    camera) reaches Python with lone surrogates, which SQLite and a UTF-8
-    terminal refuse: those bytes become U+FFFD.
-    """
-    text = os.fspath(path)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a surrogate no file name decodes to
-        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class _Importer:
@@ -178,7 +142,7 @@ class _Importer:
 
     def verdict(self, kind: str, path: Path, *, reason: str = "", book: dict | None = None) -> None:
         """Record one file's verdict in the report and (batched) in ``import_files``."""
-        entry = {"path": _display_path(path)}
+        entry = {"path": display_text(path)}
         if kind == "imported":
             entry.update(id=book["id"], title=book["title"], format=book["format"])
             self.report.imported.append(entry)
@@ -365,7 +329,7 @@ class _Importer:
         job = _Job(kind, path)
         try:
             self.check_size(path)
-            job.sha = _sha256_of(path)
+            job.sha = sha256_of_file(path)
             job.duplicate = self.existing_book([job.sha])
             if job.duplicate is None:
                 job.read = self.reader.submit(kind, path, book_id_for([job.sha]),
@@ -418,7 +382,7 @@ class _Importer:
 
     def import_audiobook(self, parsed: ParsedBook, paths: list[Path]) -> None:
         """Hash an audiobook's files; record it as a duplicate or prepare and add it."""
-        hashes = [_sha256_of(p) for p in paths]
+        hashes = [sha256_of_file(p) for p in paths]
         existing = self.existing_book(hashes)
         if existing:
             for path in paths:
@@ -467,8 +431,8 @@ class _Importer:
             self.store_files(parsed, hashes, file_rows)
             cover_sha = self.store_cover(parsed, file_rows)
             thumb_sha, new_thumb = self.write_thumbnail(thumbnail)
-            book = self.book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
-            chapters, texts = self.chapter_rows(parsed, file_rows)
+            book = book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
+            chapters, texts = chapter_rows(parsed, file_rows)
             with self.catalog.write():
                 self.catalog.insert_book(
                     book,
@@ -505,18 +469,7 @@ class _Importer:
                 ) from error
             except StoreError as error:
                 raise RejectedFile(str(error)) from error
-            suffix = pfile.path.suffix.lower()
-            file_rows.append(
-                {
-                    "sha256": stored_sha,
-                    "role": pfile.role,
-                    "position": position,
-                    "size": size,
-                    "media_type": pfile.media_type or MEDIA_TYPES.get(suffix, "application/octet-stream"),
-                    "name": unicodedata.normalize("NFC", _display_path(pfile.path.name)),
-                    "duration": pfile.duration,
-                }
-            )
+            file_rows.append(file_row(pfile, position, stored_sha, size))
 
     def discard_unreferenced(self, hashes: list[str], new_thumb: str | None = None) -> None:
         """Remove files (and a new thumbnail) stored for a book that was not recorded after all."""
@@ -534,10 +487,7 @@ class _Importer:
         if not parsed.cover:
             return None
         sha, size = self.library.store.put_bytes(parsed.cover)
-        file_rows.append(
-            {"sha256": sha, "role": "cover", "position": 0, "size": size,
-             "media_type": _image_type(parsed.cover), "name": "cover", "duration": None}
-        )
+        file_rows.append(cover_row(parsed.cover, sha, size))
         return sha
 
     def write_thumbnail(self, data: bytes) -> tuple[str, str | None]:
@@ -550,67 +500,6 @@ class _Importer:
         part.write_bytes(data)
         os.replace(part, target)
         return sha, sha
-
-    def book_row(self, parsed, book_id, file_rows, cover_sha, thumb_sha) -> dict:
-        """The ``books`` row for a parsed book."""
-        title = _display_path(parsed.title)  # a title made from a file name that is not UTF-8
-        return {
-            "id": book_id,
-            "title": title,
-            "sort_title": sort_title(title),
-            "authors": parsed.authors,
-            "language": parsed.language,
-            "description": parsed.description,
-            "publisher": parsed.publisher,
-            "date": parsed.date,
-            "subjects": parsed.subjects,
-            "identifiers": parsed.identifiers,
-            "format": parsed.format,
-            "origin": "local",
-            "status": "active",
-            "cover_sha256": cover_sha,
-            "thumb_sha256": thumb_sha,
-            "size": sum(r["size"] for r in file_rows if r["role"] != "cover"),
-            "duration": parsed.duration,
-        }
-
-    def chapter_rows(self, parsed: ParsedBook, file_rows: list[dict]) -> tuple[list[dict], list]:
-        """Chapter rows and the (position, text) pairs for full-text search."""
-        chapters, texts = [], []
-        for position, chapter in enumerate(parsed.chapters):
-            file_sha = None
-            if chapter.file_index is not None and chapter.file_index < len(file_rows):
-                file_sha = file_rows[chapter.file_index]["sha256"]
-            chapters.append(
-                {
-                    "position": position,
-                    "title": _display_path(chapter.title) if chapter.title else chapter.title,
-                    "href": chapter.href,
-                    "file_sha256": file_sha,
-                    "start": chapter.start,
-                    "duration": chapter.duration,
-                }
-            )
-            if chapter.text:
-                texts.append((position, chapter.text))
-        return chapters, texts
-
-
-def _image_type(data: bytes) -> str:
-    """The media type of an image from its first bytes."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:3] == b"GIF":
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/jpeg"
-
-
-def sort_title(title: str) -> str:
-    """A key that sorts titles the way people expect (case- and accent-insensitive)."""
-    return fold_label(title)[:200]
-
 
 def import_paths(
     library,
@@ -640,7 +529,7 @@ def import_paths(
     with writer_lock(library.data_dir):
         importer = _Importer(
             library,
-            source=source or json.dumps([_display_path(p) for p in paths], ensure_ascii=False),
+            source=source or json.dumps([display_text(p) for p in paths], ensure_ascii=False),
             progress=progress,
             limits=limits,
         )

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from content.errors import HashMismatch, StoreError
 
-__all__ = ["ContentStore", "is_sha256", "writer_lock", "WriterBusy"]
+__all__ = ["ContentStore", "is_sha256", "sha256_of_file", "writer_lock", "WriterBusy"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,15 @@ class WriterBusy(StoreError):
 def is_sha256(text: str) -> bool:
     """Whether ``text`` is exactly 64 lower-case hex digits."""
     return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def sha256_of_file(path: Path) -> str:
+    """The sha256 (hex) of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -184,14 +193,10 @@ class ContentStore:
 
     def verify(self, sha256: str) -> bool:
         """Re-hash a stored file; True when its bytes match its name."""
-        digest = hashlib.sha256()
         try:
-            with open(self.path_for(sha256), "rb") as handle:
-                while chunk := handle.read(CHUNK):
-                    digest.update(chunk)
+            return sha256_of_file(self.path_for(sha256)) == sha256
         except FileNotFoundError:
             return False
-        return digest.hexdigest() == sha256
 
     def remove_stale_parts(self, *, older_than: float = 0.0) -> int:
         """Delete ``tmp/*.part`` files no live writer holds; return how many."""

@@ -17,13 +17,13 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
 
 from readpoint.http_files import IMMUTABLE_CACHE, send_immutable
+from readpoint.security import COMPRESSIBLE, accepts_gzip
 
 __all__ = ["init_app", "asset_url", "bp", "PRECOMPRESS_MAX"]
 
 bp = Blueprint("assets", __name__)
 
 PRECOMPRESS_MAX = 4 * 1024 * 1024  # pdf.js's worker (1.1 MB) is the largest asset
-COMPRESSIBLE_TYPES = ("text/", "application/javascript", "image/svg+xml", "application/json")
 
 
 def _static_dir() -> Path:
@@ -67,16 +67,11 @@ def _gzipped(name: str, path: Path) -> bytes | None:
     return cache[name]
 
 
-def _accepts_gzip() -> bool:
-    """Whether the client accepts gzip (and did not refuse it with ``q=0``)."""
-    return request.accept_encodings.quality("gzip") > 0
-
-
 def _compressed(name: str, path: Path, digest: str, media_type: str) -> Response | None:
     """The precompressed response for a text asset, or None to send the file as it is."""
-    if not media_type.startswith(COMPRESSIBLE_TYPES) or path.stat().st_size > PRECOMPRESS_MAX:
+    if not media_type.startswith(COMPRESSIBLE) or path.stat().st_size > PRECOMPRESS_MAX:
         return None
-    packed = _gzipped(name, path) if _accepts_gzip() else None
+    packed = _gzipped(name, path) if accepts_gzip() else None
     if packed is None:
         return None
     etag = f"{digest}-gz"
@@ -100,7 +95,7 @@ def static_file(digest: str, name: str):
     response = _compressed(name, path, digest, media_type)
     if response is None:
         response = send_immutable(path, digest, media_type)
-        if media_type.startswith(COMPRESSIBLE_TYPES):
+        if media_type.startswith(COMPRESSIBLE):
             response.vary.add("Accept-Encoding")
     return response
 

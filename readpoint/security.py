@@ -7,11 +7,12 @@ script; book content rendered into pages is sanitised separately.
 from __future__ import annotations
 
 import gzip
-import threading
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
-__all__ = ["init_app", "CSP"]
+from readpoint.fragment_cache import FragmentCache
+
+__all__ = ["init_app", "CSP", "COMPRESSIBLE", "accepts_gzip"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
@@ -21,6 +22,8 @@ CSP = (
 COMPRESSIBLE = ("text/", "application/json", "application/javascript", "application/xml",
                 "application/atom+xml", "image/svg+xml")
 MIN_COMPRESS = 512
+MEMO_ENTRIES = 128
+MEMO_MAX_BODY = 64 * 1024
 
 
 def _security_headers(response: Response) -> Response:
@@ -42,7 +45,7 @@ def _maybe_compress(response: Response) -> None:
     if not (response.mimetype or "").startswith(COMPRESSIBLE):
         return
     response.vary.add("Accept-Encoding")
-    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+    if not accepts_gzip():
         return
     data = response.get_data()
     if len(data) < MIN_COMPRESS:
@@ -54,38 +57,25 @@ def _maybe_compress(response: Response) -> None:
         response.headers["ETag"] = etag[:-1] + '-gz"'
 
 
-class _GzipMemo:
-    """The gzip of recent response bodies: cached pages are sent again and again.
+def accepts_gzip() -> bool:
+    """Whether the client accepts gzip (and did not refuse it with ``q=0``)."""
+    return request.accept_encodings.quality("gzip") > 0
 
-    Keyed by the body itself (hashing 30 KB costs microseconds, compressing it a
-    quarter of a millisecond); at most ``max_entries`` bodies of up to ``max_body`` bytes (a few MB in
-    all), oldest dropped.
+
+def _gzip(data: bytes) -> bytes:
+    """The gzip of a response body (deterministic: mtime 0).
+
+    Cached pages go out again and again, so the compressed form of recent bodies
+    of up to ``MEMO_MAX_BODY`` bytes is remembered (keyed by the body itself:
+    hashing 30 KB costs microseconds, compressing it a quarter of a millisecond).
     """
-
-    def __init__(self, max_entries: int = 128, max_body: int = 64 * 1024):
-        self.max_entries = max_entries
-        self.max_body = max_body
-        self._compressed: dict[bytes, bytes] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, data: bytes) -> bytes:
-        """The gzip of ``data`` (deterministic: mtime 0)."""
-        found = self._compressed.get(data)
-        if found is not None:
-            return found
-        compressed = gzip.compress(data, compresslevel=6, mtime=0)
-        if len(data) > self.max_body:
-            return compressed
-        with self._lock:
-            if len(self._compressed) >= self.max_entries:
-                self._compressed.pop(next(iter(self._compressed)))
-            self._compressed[data] = compressed
-        return compressed
-
-
-_gzip = _GzipMemo()
+    if len(data) > MEMO_MAX_BODY:
+        return gzip.compress(data, compresslevel=6, mtime=0)
+    memo: FragmentCache = current_app.extensions["gzip_memo"]
+    return memo.get(data, lambda: gzip.compress(data, compresslevel=6, mtime=0))
 
 
 def init_app(app: Flask) -> None:
     """Install the after-request hook."""
+    app.extensions["gzip_memo"] = FragmentCache(max_entries=MEMO_ENTRIES)
     app.after_request(_security_headers)
