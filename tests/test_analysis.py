@@ -1,10 +1,12 @@
 """The search analysis pipeline: NFC, case folding, folding, Thai segmentation, Tai Viet."""
 
+import random
 import re
 import unicodedata
 
 import pytest
 
+from content.search import analysis
 from content.search.analysis import (
     MAX_TOKEN_CHARS,
     fold_token,
@@ -15,6 +17,7 @@ from content.search.analysis import (
     tai_viet_bigrams,
     tai_viet_clusters,
     tokenize,
+    word_char_class,
 )
 
 
@@ -26,6 +29,17 @@ def folded(text):
 def exact(text):
     """The exact tokens of ``text``."""
     return [token.exact for token in tokenize(text)]
+
+
+def word_by_word_streams(text):
+    """:func:`index_streams` as the tokens of :func:`tokenize` give it, one by one."""
+    folded_out, exact_out = [], []
+    for token in tokenize(text):
+        folded_out.append(token.folded)
+        folded_out.extend(token.grams)
+        if token.exact != token.folded:
+            exact_out.append(token.exact)
+    return " ".join(folded_out), " ".join(exact_out)
 
 
 def test_decomposed_input_gives_the_same_words_as_composed():
@@ -130,6 +144,7 @@ def test_fast_and_word_by_word_paths_agree():
     tokens = tokenize(text)
     assert folded_stream.split() == [t.folded for t in tokens]
     assert exact_stream.split() == [t.exact for t in tokens if t.exact != t.folded]
+    assert (folded_stream, exact_stream) == word_by_word_streams(text)
 
 
 def test_underscores_and_punctuation_separate_words():
@@ -154,10 +169,122 @@ def test_fold_view_keeps_offsets():
     assert view.endswith("ห้องสมุด")
 
 
+# Material for generated text: every kind of piece index_streams handles on its own
+# (plain words, with punctuation, over-long, stray marks) or hands to tokenize().
+VIETNAMESE = "Trồng lúa nước ở đồng bằng sông Cửu Long, người nông dân Việt Nam gặt hái được mùa".split()
+PUNCTUATION = list(",.;:!?…—–-“”‘’«»()[]{}/\\'\"*#@&%+=<>|~^`¡¿") + ["...", "--", "_", "__"]
+ODD_WORDS = [
+    "×", "÷", "a×b", "2÷3", "x\u0301y", "\u0301", "\u0301abc", "\u0300\u0301", "a\u034fb", "=\u0338",
+    "a" * 64, "a" * 65, "ệ" * 64, "ệ" * 65, unicodedata.normalize("NFD", "ệ" * 64), "1" * 65,
+    "ไทย", "ห้องสมุด", "เด็กๆไปห้องสมุดเพื่ออ่านหนังสือ", "ພາສາລາວ", "ꪼꪒꪣ", "ꪀꪱꪉ", "ꪹꪀꪷꪉ",
+    "ꪎꪲꪉꪀꪱꪉꪙꪾꪹꪣꪉ", "abcไทย", "ไทยabc", "lúaꪀꪱꪉ", "ΟΔΟΣ", "ὈΔΥΣΣΕΎΣ", "straße", "STRASSE", "ẞ",
+    "ıi", "İstanbul", "DİYARBAKIR", "ﬁnance", "ﬀ", "ｱｲｳ", "ＡＢＣ１２３", "ｌúａ", "😀", "a😀b", "𝐀𝐁",
+    "𐐀𐐨", "ǅ", "Ǆ", "ŉ", "ǰ", "ẖ", "ő", "ø", "ł", "ħ", "ŧ", "ð", "æ", "œ", "µ", "ª", "º", "½", "²",
+    "①", "٣", "٣٤", "Привет", "ёлка", "Ωμέγα", "हिन्दी", "中文字", "한국어", "\u1100\u1161", "ᄀ",
+    "\ud800", "a\udfffb", "\u200b", "a\u200bb", "\u00ad", "a\u00adb", "\ufeff", "_a_", "a_b",
+]
+SPACES = [
+    " ", " ", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u00a0", "\u2000", "\u2009",
+    "\u202f", "\u3000", "\u2028", "\u2029", " \u00a0 ",
+]
+
+
+def generated_pieces(rng, count):
+    """``count`` random pieces: words and punctuation, glued together, cased and decomposed at random."""
+    pieces = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.choice((1, 1, 1, 2, 3))):
+            kind = rng.random()
+            if kind < 0.5:
+                parts.append(rng.choice(VIETNAMESE))
+            elif kind < 0.75:
+                parts.append(rng.choice(PUNCTUATION))
+            elif kind < 0.8:
+                parts.append(str(rng.randrange(10 ** rng.randrange(1, 6))))
+            else:
+                parts.append(rng.choice(ODD_WORDS))
+        piece = "".join(parts)
+        if rng.random() < 0.15:
+            piece = piece.upper()
+        if rng.random() < 0.15:
+            piece = unicodedata.normalize("NFD", piece)
+        pieces.append(piece)
+    return pieces
+
+
+def generated_text(rng, count):
+    """A random text of ``count`` pieces separated by all sorts of whitespace."""
+    out = []
+    for piece in generated_pieces(rng, count):
+        out.append(piece)
+        out.append(rng.choice(SPACES))
+    return rng.choice(["", " ", "\n"]) + "".join(out[:-1])
+
+
+def generated_corpus():
+    """Seeded random texts, short and long."""
+    rng = random.Random(20240517)
+    return [generated_text(rng, rng.choice((1, 2, 5, 20, 200))) for _ in range(400)]
+
+
+def test_fast_and_word_by_word_paths_agree_on_generated_text():
+    for text in generated_corpus():
+        assert index_streams(text) == word_by_word_streams(text), ascii(text)
+
+
+def test_paths_agree_when_the_piece_cache_is_emptied(monkeypatch):
+    cache = analysis._PieceCache(max_bytes=5_000)
+    monkeypatch.setattr(analysis, "_PIECES", cache)
+    corpus = generated_corpus()[:100]
+    for text in corpus + corpus:  # the second round finds pieces in the cache
+        assert index_streams(text) == word_by_word_streams(text), ascii(text)
+        assert cache.size <= cache.max_bytes
+    assert 0 < len(cache.folded) == len(cache.exact) < 200
+
+
+def characters_of(character_class):
+    """Every character of a regex character class body, in code point order."""
+    everything = "".join(map(chr, range(0x110000)))
+    return re.findall(f"[{character_class}]", everything)
+
+
+def test_every_latin_letter_with_every_diacritic_agrees():
+    letters = characters_of(analysis._LATIN_ALNUM)
+    marks = [chr(code) for code in range(0x0300, 0x0370)]
+    pieces = letters + [letter + mark for letter in letters for mark in marks]
+    pieces += [mark + letter for letter in letters[::7] for mark in marks]
+    text = " ".join(pieces)
+    assert index_streams(text) == word_by_word_streams(text)
+
+
+def test_plain_pieces_hold_one_word_and_punctuation_only():
+    word = re.compile(f"[{word_char_class()}]")
+    for char in characters_of(analysis._LATIN_ALNUM):
+        assert char.isalnum() and word.match(char) and char not in "×÷_", hex(ord(char))
+    for char in characters_of(analysis._PLAIN_PUNCTUATION):
+        assert not word.match(char) and not char.isspace() and char != "_", hex(ord(char))
+
+
 def test_no_character_is_both_a_word_character_and_whitespace():
-    # The fast path splits words on whitespace after blanking other non-word runs.
-    word = re.compile(r"[\w\u0300-\u036f]")
+    # index_streams cuts the text at whitespace: no token may span it.
+    word = re.compile(f"[{word_char_class()}]")
     assert not [code for code in range(0x110000) if chr(code).isspace() and word.match(chr(code))]
+
+
+def test_normalization_never_acts_across_whitespace():
+    # index_streams normalizes each piece between whitespace on its own: NFC of the
+    # whole text must be the pieces' NFC. A space that is a starter and takes part in
+    # no canonical composition can neither be reordered nor composed with a neighbour.
+    composed_from = set()
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code)).split()
+        if len(decomposition) > 1 and not decomposition[0].startswith("<"):
+            composed_from.update(chr(int(part, 16)) for part in decomposition)
+    spaces = [chr(code) for code in range(0x110000) if chr(code).isspace()]
+    for space in spaces:
+        assert unicodedata.combining(space) == 0 and space not in composed_from, hex(ord(space))
+        assert analysis.normalize(space).isspace()
 
 
 @pytest.mark.parametrize(
@@ -168,11 +295,11 @@ def test_no_character_is_both_a_word_character_and_whitespace():
         "¿Qué? ¡Sí! naïve café ÆØÅ straße Ωμέγα Привет 123,45 ½ ² x\u0301y",
         "   ,,, ... ",
         "",
+        "\u0301 \u0301a a\u0301 ×÷ a×b a\u034fb =\u0338 ﬁ ıİ ΟΔΟΣ ＡＢＣ ｱ 😀 𝐀 \ud800 a\udfffb",
+        "abcไทย ไปอ่านหนังสือ, ພາສາລາວ ꪼꪒꪣ ꪀꪱꪉ ꪎꪲꪉꪀꪱꪉꪙꪾꪹꪣꪉ, lúa_ꪀꪱꪉ",
+        "a" * 64 + " " + "b" * 65 + " " + unicodedata.normalize("NFD", "ệ" * 64) + ", " + "ệ" * 65 + ".",
     ],
 )
 def test_fast_path_finds_the_words_the_word_pattern_finds(text):
-    from content.search import analysis
-
-    exact = analysis.normalize(analysis.normalize(text).casefold()).replace("_", " ")
-    expected = analysis._PLAIN_WORD_RE.findall(exact)
-    assert analysis._PLAIN_NON_WORD_RE.sub(" ", exact).split() == expected
+    assert index_streams(text) == word_by_word_streams(text)
+    assert index_streams(text) == index_streams(text)  # again, from the cache of pieces

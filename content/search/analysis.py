@@ -108,14 +108,15 @@ def _word_re() -> re.Pattern:
     return re.compile(f"[{word_char_class()}]+")
 
 
-# Text made only of these characters has no combining marks but U+0300-U+036F, so the
-# fast path below can find words with a small character class.
-_PLAIN_TEXT_RE = re.compile(r"[^\x00-\u036f\u1e00-\u20cf\u2100-\u2bff]")
-_PLAIN_WORD_RE = re.compile(r"[\w\u0300-\u036f]+")
-# Runs of what is neither a word character (above) nor whitespace. No character is both
-# a word character and whitespace, so replacing these runs by a space and splitting on
-# whitespace gives the words _PLAIN_WORD_RE finds, at about twice its speed.
-_PLAIN_NON_WORD_RE = re.compile(r"[^\w\s\u0300-\u036f]+")
+# A plain piece of text in NFC: one Latin word (a Latin letter or ASCII digit, then more
+# of them or combining diacritics U+0300-U+036F), maybe with common punctuation around it.
+# tokenize() finds that word and nothing else in it, so index_streams folds it directly.
+# × and ÷ sit among the Latin letters but are not letters.
+_LATIN_ALNUM = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+_PLAIN_PUNCTUATION = re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~¡«»¿–—‘’“”…")  # not _
+_PLAIN_PIECE_RE = re.compile(
+    f"[{_PLAIN_PUNCTUATION}]*([{_LATIN_ALNUM}][{_LATIN_ALNUM}\u0300-\u036f]*)[{_PLAIN_PUNCTUATION}]*"
+)
 
 
 def normalize(text: str) -> str:
@@ -148,7 +149,8 @@ def fold_token(word: str) -> tuple[str, str]:
     exact = unicodedata.normalize("NFC", word.casefold())
     if exact.isascii():
         return exact, exact
-    return exact, _strip_marks(exact).translate(_STROKE_FOLDS)
+    folded = _strip_marks(exact)
+    return exact, folded if folded.isascii() else folded.translate(_STROKE_FOLDS)
 
 
 def _break_iterator():
@@ -284,12 +286,84 @@ def index_streams(text: str) -> tuple[str, str]:
     exact stream holds only the tokens whose exact form differs from the folded one
     (the words with tone marks): a query word with marks is looked up there to rank
     exact matches first, and nothing else ever is.
+
+    No token spans whitespace and NFC never acts across it (tests check both), so the
+    text is cut at whitespace and each piece's streams are looked up in a cache of
+    analysed pieces: books repeat a few thousand pieces tens of thousands of times.
+    Lookups and joins run at C speed. Cutting the UTF-8 bytes is faster than cutting
+    the string; ``surrogatepass`` carries lone surrogates through unchanged.
     """
-    exact_text = normalize(normalize(text).casefold()).replace("_", " ")
-    if _PLAIN_TEXT_RE.search(exact_text) is None:
-        streams = _fast_streams(exact_text)
-        if streams is not None:
-            return streams
+    pieces = text.encode("utf-8", "surrogatepass").split()
+    return (
+        "".join(map(_PIECES.folded.__getitem__, pieces))[:-1],  # drop the last space
+        "".join(map(_PIECES.exact.__getitem__, pieces))[:-1],
+    )
+
+
+class _StreamOfPiece(dict):
+    """One stream of each piece in a :class:`_PieceCache`; a missing piece is analysed."""
+
+    __slots__ = ("cache",)
+
+    def __init__(self, cache: _PieceCache) -> None:
+        """An empty stream filled by ``cache``."""
+        super().__init__()
+        self.cache = cache
+
+    def __missing__(self, piece: bytes) -> str:
+        """Analyse ``piece`` (the cache keeps both its streams) and give this stream."""
+        self.cache.add(piece)
+        return self[piece]
+
+
+class _PieceCache:
+    """The folded and exact streams of the pieces of text analysed lately, by UTF-8 piece.
+
+    Each stream is kept with a space after it, or empty when it has no token, so
+    joining the streams of a text's pieces with nothing between them gives single
+    spaces. Kept between calls, as a library repeats one vocabulary book after book;
+    emptied when it would hold more than about ``max_bytes`` of memory. Threads may
+    share it: a piece another thread's emptying removed is simply analysed again.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        """An empty cache."""
+        self.folded = _StreamOfPiece(self)
+        self.exact = _StreamOfPiece(self)
+        self.max_bytes = max_bytes
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        """Analyse ``piece`` and keep its streams."""
+        folded, exact = _piece_streams(piece.decode("utf-8", "surrogatepass"))
+        cost = 300 + len(piece) + 2 * (len(folded) + len(exact))  # objects, dict slots, text
+        if self.size + cost > self.max_bytes:
+            self.folded.clear()
+            self.exact.clear()
+            self.size = 0
+        self.size += cost
+        self.folded[piece] = folded + " " if folded else ""
+        self.exact[piece] = exact + " " if exact else ""
+
+
+_PIECES = _PieceCache(max_bytes=16 * 2**20)
+
+
+def _piece_streams(piece: str) -> tuple[str, str]:
+    """:func:`index_streams` of one piece of text without whitespace.
+
+    A plain piece, most of a book, is folded directly: its word is the one token
+    :func:`tokenize` would find in it.
+    """
+    plain = _PLAIN_PIECE_RE.fullmatch(normalize(piece))
+    if plain and len(plain[1]) <= MAX_TOKEN_CHARS:
+        exact, folded = fold_token(plain[1])
+        return folded, exact if exact != folded else ""
+    return _word_by_word_streams(piece)
+
+
+def _word_by_word_streams(text: str) -> tuple[str, str]:
+    """:func:`index_streams` of ``text`` from its :func:`tokenize` tokens, one by one."""
     folded_out: list[str] = []
     exact_out: list[str] = []
     for token in tokenize(text):
@@ -298,37 +372,6 @@ def index_streams(text: str) -> tuple[str, str]:
         if token.exact != token.folded:
             exact_out.append(token.exact)
     return " ".join(folded_out), " ".join(exact_out)
-
-
-def _fast_streams(exact_text: str) -> tuple[str, str] | None:
-    """:func:`index_streams` for case folded text in spaced scripts, at C speed.
-
-    A book's text repeats a few thousand distinct words tens of thousands of
-    times, so each distinct word is folded once (with a translation table, as
-    :func:`fold_token` folds it) and the streams are joined by C-level
-    ``map``/``filter``. None when a word folds to nothing (a stray combining
-    mark), so the caller takes the word-by-word path.
-    """
-    words = _PLAIN_NON_WORD_RE.sub(" ", exact_text).split()  # _PLAIN_WORD_RE.findall, faster
-    distinct = set(words)
-    if distinct and max(map(len, distinct)) > MAX_TOKEN_CHARS:
-        words = [word for word in words if len(word) <= MAX_TOKEN_CHARS]
-        distinct = set(words)
-    table = _fold_text_table()
-    folds = {word: word.translate(table) for word in distinct}
-    if "" in folds.values():
-        return None
-    changed = {word for word, folded in folds.items() if folded != word}
-    return " ".join(map(folds.__getitem__, words)), " ".join(filter(changed.__contains__, words))
-
-
-@functools.cache
-def _fold_text_table() -> dict[int, str | None]:
-    """Translation folding case folded text as :func:`fold_token` folds words."""
-    table: dict[int, str | None] = dict(_fold_view_table())
-    for code in range(0x0300, 0x0370):  # combining diacritics left over after NFC
-        table[code] = None
-    return table
 
 
 @functools.cache
