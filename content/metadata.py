@@ -10,8 +10,8 @@ language from the script of a text when a file declares none.
 and refuses absurd metadata (a title over 1,000 characters) with
 :class:`~content.errors.RejectedFile`.
 
-Only the standard library is used here (``html.parser`` for markup), so the
-same helpers serve the EPUB reader for chapter text.
+Only the standard library is used here. Chapter markup becomes text in
+:mod:`content.html_text` (:func:`html_to_text` is re-exported here).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import html
 import logging
 import re
 import unicodedata
-from html.parser import HTMLParser
 
 from content.errors import RejectedFile
+from content.html_text import html_to_text, normalize_spacing
 from content.parsed import ParsedBook, ParsedChapter
 
 __all__ = [
@@ -48,75 +48,11 @@ MAX_FIELD_LENGTH = 500  # authors, publisher, subjects: longer is noise, cut it
 MAX_DESCRIPTION_LENGTH = 20_000
 MAX_LIST_ITEMS = 50
 
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote br caption dd div dl dt figcaption figure footer form h1 h2 h3 "
-    "h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
-)
-_SKIPPED_TAGS = frozenset(["script", "style", "head", "template", "title"])
-# C0/C1 controls except tab and newline, soft hyphen, BOM: never part of text.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\ufeff]")
 _TAG = re.compile(r"<(?:/?[A-Za-z][^<>]{0,2000}|!--.{0,2000}?--)>", re.DOTALL)
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML/XHTML document, one paragraph per block element."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping: dict[str, int] = {}
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        """Opens a skipped element (script, style, head) or starts a new paragraph."""
-        if tag == "body":  # a missing </head> must not hide the whole book
-            self.skipping.clear()
-        if tag in _SKIPPED_TAGS:
-            self.skipping[tag] = self.skipping.get(tag, 0) + 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        """A self-closing tag (``<br/>``) only ever breaks a paragraph."""
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        """Closes a skipped element or ends a paragraph."""
-        if self.skipping.get(tag):
-            self.skipping[tag] -= 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        """Keeps text outside skipped elements."""
-        if not any(self.skipping.values()):
-            self.parts.append(data.replace("\r", " ").replace("\n", " "))
-
-
-def _normalize_spacing(text: str, paragraph_separator: str) -> str:
-    """NFC, no invisible characters, single spaces, non-empty paragraphs joined."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\r", "\n"))
-    # Split-and-join collapses the same whitespace as re's \s (str.isspace: Unicode's
-    # White_Space) and is several times faster than a regular expression on long texts.
-    paragraphs = (" ".join(line.split()) for line in text.split("\n"))
-    return paragraph_separator.join(p for p in paragraphs if p)
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML/XHTML document or fragment: paragraphs separated by ``\\n``.
-
-    Scripts, styles and the head are dropped; entities are decoded; the result
-    is NFC with whitespace collapsed inside each paragraph.
-    """
-    parser = _TextExtractor()
-    parser.feed(markup)
-    parser.close()
-    return _normalize_spacing("".join(parser.parts), "\n")
-
 
 def clean_paragraphs(text: str) -> str:
     """Plain text (not HTML) as NFC lines: spaces collapsed, invisible characters and blank lines dropped."""
-    return _normalize_spacing(text or "", "\n")
+    return normalize_spacing(text or "", "\n")
 
 
 def clean_text(value: object) -> str:
@@ -130,7 +66,7 @@ def clean_text(value: object) -> str:
     if "<" in text and ">" in text:
         text = _TAG.sub(" ", text)
     text = html.unescape(text)
-    return _normalize_spacing(text.replace("\n", " "), " ")
+    return normalize_spacing(text.replace("\n", " "), " ")
 
 
 def clean_description(value: object) -> str:
@@ -141,7 +77,7 @@ def clean_description(value: object) -> str:
     if _TAG.search(text):
         text = html_to_text(text)
     else:  # plain text: its line breaks are the paragraphs
-        text = _normalize_spacing(html.unescape(text), "\n")
+        text = normalize_spacing(html.unescape(text), "\n")
     text = text.replace("\n", "\n\n")
     return text[:MAX_DESCRIPTION_LENGTH]
 

@@ -143,7 +143,7 @@ def _old_normalize_spacing(text: str, separator: str) -> str:
     """The regular-expression spacing this module used before split-and-join (the reference)."""
     import re
 
-    from content.metadata import _INVISIBLE
+    from content.html_text import _INVISIBLE
 
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\r", "\n"))
     lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
@@ -151,7 +151,7 @@ def _old_normalize_spacing(text: str, separator: str) -> str:
 
 
 def test_spacing_collapses_every_unicode_space_as_before():
-    from content.metadata import _normalize_spacing
+    from content.html_text import normalize_spacing
 
     spaces = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
     samples = [
@@ -160,10 +160,22 @@ def test_spacing_collapses_every_unicode_space_as_before():
         "x\x1c\x1dy\x85z\u200bw\u00ad\ufeffv",
         "\n\n \n",
         "",
+        " Lúa nước xanh \n\n mùa gặt\n \n  \nhai  dấu cách\n\ue000 riêng \U000e0001\n\ud800",
+        nfd(" Nông nghiệp ") + "\n" + nfd("Việt\u00adNam  "),
     ] + [f"{char}a{char}{char}b{char}\n{char}" for char in spaces]
     for text in samples:
         for separator in ("\n", " "):
-            assert _normalize_spacing(text, separator) == _old_normalize_spacing(text, separator)
+            assert normalize_spacing(text, separator) == _old_normalize_spacing(text, separator)
+
+
+def test_printable_characters_are_neither_spaces_nor_invisible():
+    # normalize_spacing only trims a printable line without a double space, which is
+    # right only while no printable character but " " is a space or an invisible one.
+    from content.html_text import _INVISIBLE
+
+    printable = "".join(char for char in map(chr, range(0x110000)) if char.isprintable() and char != " ")
+    assert not _INVISIBLE.search(printable)
+    assert not any(char.isspace() for char in printable)
 
 
 def test_html_to_text_keeps_paragraphs_with_unusual_spaces():
