@@ -21,10 +21,10 @@ deserve (the run is then marked ``interrupted`` in ``imports``):
 A run killed outright (SIGKILL, power cut) leaves its ``imports`` row ``running``;
 the next run, which holds the same writer lock, marks it ``interrupted``.
 
-Speed: reading an EPUB or PDF (parsing, text, thumbnail) needs no catalog, so on a
-machine with two or more cores it runs a few books ahead in a reader process
-(:mod:`content.ingest_reader`) while this process hashes, stores, records and
-indexes in file order. Each book still gets its own transaction, committed only
+Speed: reading an EPUB or PDF (parsing, text, thumbnail, analysing the text for
+search) needs no catalog, so on a machine with two or more cores it runs a few
+books ahead in reader processes (:mod:`content.ingest_reader`) while this process
+hashes, stores, records and indexes in file order. Each book still gets its own transaction, committed only
 after its files are fsynced in the store.
 """
 
@@ -45,7 +45,14 @@ from content.book_rows import book_row, chapter_rows, cover_row, display_text, f
 from content.catalog import book_id_for, now_iso
 from content.categories import categories_for
 from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
-from content.ingest_reader import MAX_TITLE, BookReader, ReadResult, prepare_book, read_error_reason
+from content.ingest_reader import (
+    MAX_TITLE,
+    READ_SECONDS,
+    BookReader,
+    ReadResult,
+    prepare_book,
+    read_error_reason,
+)
 from content.parsed import ParsedBook
 from content.readers.audio import group_audiobooks, read_audio
 from content.store import sha256_of_file, writer_lock
@@ -67,9 +74,13 @@ AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".flac"}
 BOOK_EXTENSIONS = {".epub", ".pdf"}
 # A reader process pays for itself (about a second to start) from this many books on.
 READER_PROCESS_MIN_BOOKS = 8
-# Books read ahead of the one being stored: enough to keep the reader busy, few
-# enough that their texts and covers stay a small part of the memory budget.
-READ_AHEAD = 3
+# Reader processes at most: each holds its own parsers and ICU (about 70 MB), and
+# the importer must stay under 300 MB; on two cores, two readers keep this process
+# (storing and indexing) busy.
+MAX_READER_PROCESSES = 2
+# Books read ahead of the one being stored, per reader: enough to keep the readers
+# busy, few enough that their texts and covers stay a small part of the memory budget.
+READ_AHEAD_PER_READER = 2
 # Errors that only writing to the box's own storage produces.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -192,8 +203,8 @@ class _Importer:
             groups = self.group(candidates)
             self.total = len(candidates)
             self.done = self.total - sum(len(files) for _, files in groups)  # skipped: done already
-            singles = sum(1 for kind, _ in groups if kind != "audio")
-            self.reader = BookReader(self.reader_processes(singles))
+            self.reader = BookReader(self.reader_processes([kind for kind, _ in groups]),
+                                     self.limits["read_seconds"])
             self.import_groups(groups)
             self.progress(self.done, self.total, "")
         except (SourceGone, StorageFull) as error:
@@ -209,15 +220,24 @@ class _Importer:
         self.finish()
         return self.report
 
-    def reader_processes(self, singles: int) -> int:
-        """1 to read EPUBs and PDFs ahead in a child process, 0 to read them here."""
+    def reader_processes(self, kinds: list[str]) -> int:
+        """How many child processes read EPUBs and PDFs ahead (0: read them here).
+
+        ``kinds`` are the groups' kinds. A PDF always gets one, for its time limit
+        (see :mod:`content.ingest_reader`).
+        """
         wanted = self.limits.get("reader_processes")
         if wanted is not None:
             return wanted
-        return 1 if singles >= READER_PROCESS_MIN_BOOKS and (os.cpu_count() or 1) >= 2 else 0
+        cores = os.cpu_count() or 1
+        singles = sum(1 for kind in kinds if kind != "audio")
+        if singles >= READER_PROCESS_MIN_BOOKS and cores >= 2:
+            return min(cores, MAX_READER_PROCESSES)
+        return 1 if "pdf" in kinds else 0
 
     def import_groups(self, groups: list[tuple[str, list[Path]]]) -> None:
-        """Import the groups in order, reading up to :data:`READ_AHEAD` books ahead."""
+        """Import the groups in order, reading a few books ahead (:data:`READ_AHEAD_PER_READER`)."""
+        read_ahead = READ_AHEAD_PER_READER * max(len(self.reader.children), 1)
         in_flight: deque[_Job] = deque()
         for kind, files in groups:
             if not self.sources.present():
@@ -230,7 +250,7 @@ class _Importer:
                 self.done += len(files)
                 continue
             in_flight.append(self.start_job(kind, files[0]))
-            while len(in_flight) > READ_AHEAD:
+            while len(in_flight) > read_ahead:
                 self.finish_job(in_flight.popleft())
         while in_flight:
             self.finish_job(in_flight.popleft())
@@ -362,7 +382,7 @@ class _Importer:
         if existing is not None:
             self.verdict("duplicate", job.path, book=existing)
             return
-        self.add(result.parsed, [job.sha], [job.path], result.thumbnail)
+        self.add(result, [job.sha], [job.path])
 
     def import_audio_folder(self, files: list[Path]) -> None:
         """Read every audio file of one folder, then import the audiobooks they form."""
@@ -371,7 +391,9 @@ class _Importer:
             self.per_book([path], "audio", lambda: readable.append((path, self.read_audio_file(path))))
         if not readable:
             return
-        for parsed in group_audiobooks(readable):
+        books: list[ParsedBook] = []
+        self.per_book([path for path, _ in readable], "audio", lambda: books.extend(group_audiobooks(readable)))
+        for parsed in books:
             paths = [f.path for f in parsed.files]
             self.per_book(paths, "audio", lambda: self.import_audiobook(parsed, paths))
 
@@ -389,7 +411,7 @@ class _Importer:
                 self.verdict("duplicate", path, book=existing)
             return
         parsed, thumbnail = prepare_book(parsed, book_id_for(hashes))
-        self.add(parsed, hashes, paths, thumbnail)
+        self.add(ReadResult(parsed=parsed, thumbnail=thumbnail), hashes, paths)
 
     def existing_book(self, hashes: list[str]) -> dict | None:
         """The book already made of exactly these files, if any."""
@@ -398,7 +420,7 @@ class _Importer:
             return {"id": book_id}
         return None
 
-    def add(self, parsed: ParsedBook, hashes: list[str], paths: list[Path], thumbnail: bytes) -> None:
+    def add(self, read: ReadResult, hashes: list[str], paths: list[Path]) -> None:
         """Store and record one prepared book (files first, then rows).
 
         If anything fails after the first file is stored, the files this book
@@ -408,7 +430,7 @@ class _Importer:
         book_id = book_id_for(hashes)
         file_rows: list[dict] = []
         try:
-            self.store_book(parsed, book_id, hashes, paths, file_rows, thumbnail)
+            self.store_book(read, book_id, hashes, paths, file_rows)
         except OSError as error:
             if error.errno in _STORAGE_ERRNOS:
                 raise StorageFull(f"the box's storage is full or read-only ({error.strerror})") from error
@@ -418,19 +440,21 @@ class _Importer:
                 raise StorageFull(f"the catalog cannot grow ({error})") from error
             raise
 
-    def store_book(self, parsed: ParsedBook, book_id: str, hashes: list[str], paths: list[Path],
-                   file_rows: list[dict], thumbnail: bytes) -> None:
+    def store_book(self, read: ReadResult, book_id: str, hashes: list[str], paths: list[Path],
+                   file_rows: list[dict]) -> None:
         """Store the files, then commit the rows and search entries (see :meth:`add`).
 
         An engine kept in the catalog (FTS5) is updated in the book's transaction;
-        one kept elsewhere (Whoosh) right after it commits.
+        one kept elsewhere (Whoosh) right after it commits. Either takes the chapter
+        streams the reader analysed.
         """
         new_thumb = None
         search = self.library.search
+        parsed = read.parsed
         try:
             self.store_files(parsed, hashes, file_rows)
             cover_sha = self.store_cover(parsed, file_rows)
-            thumb_sha, new_thumb = self.write_thumbnail(thumbnail)
+            thumb_sha, new_thumb = self.write_thumbnail(read.thumbnail)
             book = book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
             chapters, texts = chapter_rows(parsed, file_rows)
             with self.catalog.write():
@@ -442,7 +466,7 @@ class _Importer:
                     categories=categories_for(parsed.subjects, self.categories),
                 )
                 if search.in_catalog_transaction:
-                    search.index_book(self.catalog, book_id)
+                    search.index_book(self.catalog, book_id, read.streams)
                 for path in paths:
                     self.verdict("imported", path, book=book)
                 self.flush_verdicts()
@@ -454,7 +478,7 @@ class _Importer:
             self.discard_unreferenced([row["sha256"] for row in file_rows], new_thumb)
             raise
         if not search.in_catalog_transaction:
-            search.index_book(self.catalog, book_id)  # a failure here is repaired by the start-up check
+            search.index_book(self.catalog, book_id, read.streams)  # a failure here is repaired by the start-up check
 
     def store_files(self, parsed: ParsedBook, hashes: list[str], file_rows: list[dict]) -> None:
         """Copy the book's files into the store, checking each against its earlier hash."""
@@ -510,14 +534,17 @@ def import_paths(
     max_uncompressed_bytes: int = 300 * 2**20,
     max_file_bytes: int = 2048 * 2**20,
     reader_processes: int | None = None,
+    read_seconds: float = READ_SECONDS,
 ) -> ImportReport:
     """Import every e-book and audiobook under ``paths`` into ``library``.
 
     Holds the data directory's writer lock for the whole run, so the server's
     start-up clean-up never removes a file this run stored but has not yet
-    recorded. ``reader_processes`` (0 or 1) says whether EPUBs and PDFs are read
-    ahead in a child process; by default they are when there are enough of them
-    and two or more cores. Returns the report; it is also kept in the ``imports``
+    recorded. ``reader_processes`` says how many child processes read EPUBs and
+    PDFs ahead (0: none); by default one per core, at most
+    :data:`MAX_READER_PROCESSES`, when there are enough books and two or more cores,
+    and always one for PDFs. A reader process gets ``read_seconds`` for each book
+    (plus 2 s per MB) before the book is rejected as taking too long. Returns the report; it is also kept in the ``imports``
     tables.
     """
     paths = [Path(p) for p in paths]
@@ -525,8 +552,9 @@ def import_paths(
         "max_uncompressed_bytes": max_uncompressed_bytes,
         "max_file_bytes": max_file_bytes,
         "reader_processes": reader_processes,
+        "read_seconds": read_seconds,
     }
-    with writer_lock(library.data_dir):
+    with writer_lock(library.data_dir), library.catalog.bulk_writes():
         importer = _Importer(
             library,
             source=source or json.dumps([display_text(p) for p in paths], ensure_ascii=False),

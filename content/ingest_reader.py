@@ -1,23 +1,27 @@
-"""Reading books for the importer, in-line or in a reader process of its own.
+"""Reading books for the importer, in-line or in reader processes of their own.
 
 The part of importing an EPUB or PDF that needs neither catalog nor store is
 :func:`read_book`: parse the file with its reader, clean the metadata, refuse
-an absurd title, render the phone thumbnail. :class:`BookReader` runs it either
-in-line or in one child process (``python -m content.ingest_reader``, niced),
-so that on a machine with two or more cores reading the next books overlaps
-storing and indexing the current one (:mod:`content.ingest` keeps a few books
-in flight and takes their results in file order).
+an absurd title, render the phone thumbnail, and analyse the chapter texts for
+search (the costliest step of all for a long book). :class:`BookReader` runs it
+either in-line or in child processes (``python -m content.ingest_reader``,
+niced), so that on a machine with two or more cores reading the next books
+overlaps storing and indexing the current one (:mod:`content.ingest` keeps a
+few books in flight and takes their results in file order).
 
-The child only reads: it opens no catalog and writes no file. Requests and
+A child only reads: it opens no catalog and writes no file. Requests and
 results travel as pickles over its stdin and stdout (a channel between this
 module and its own child, nothing else writes to it); what the child logs is
 collected and handed back with each result. When its input closes (the importer
 finished, or was killed) it exits.
 
-If the child dies (the kernel's out-of-memory killer, a crash in a C library,
+If a child dies (the kernel's out-of-memory killer, a crash in a C library,
 someone's ``kill``), a fresh one is started and the books it had not answered
 are sent again: a book that kills the reader twice is rejected. If fresh readers
 keep dying before answering anything, the rest of the books are read in-line.
+A child still reading one book after :data:`READ_SECONDS` (more for a big file)
+is killed and the book rejected; reading in-line has no such limit, so PDFs,
+whose parser is the one known to hang, always get a reader process.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -39,7 +44,7 @@ from content.errors import ContentError, FileVerdict, RejectedFile
 from content.metadata import clean_book
 from content.parsed import ParsedBook
 from content.readers.epub import read_epub
-from content.readers.pdf import read_pdf
+from content.search.analysis import index_streams
 from content.thumbnails import make_thumbnail, placeholder_thumbnail
 
 __all__ = ["MAX_TITLE", "ReadResult", "BookReader", "read_book", "prepare_book", "read_error_reason"]
@@ -48,17 +53,28 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE = 1000
 READER_NICENESS = 10  # the web server answers phones first; reading ahead can wait
+# A reader process gets this long for one book, plus some per megabyte, before it
+# is stopped and the file rejected (pypdf can spin for hours on a damaged PDF).
+READ_SECONDS = 120.0
+READ_SECONDS_PER_MB = 2.0
+# A reader process says READY once it has started (imports, ICU); starting may take this long.
+READY = "ready"
+START_SECONDS = 60.0
 
 
 @dataclass
 class ReadResult:
     """A book read and made ready to store, or the verdict that it cannot be.
 
-    ``records`` are log records the reading produced in a child process.
+    ``streams`` maps each chapter text to its search streams (see
+    :func:`content.search.analysis.index_streams`), so the importer does not
+    analyse them again; ``records`` are log records the reading produced in a
+    child process.
     """
 
     parsed: ParsedBook | None = None
     thumbnail: bytes = b""
+    streams: dict[str, tuple[str, str]] = field(default_factory=dict)
     verdict: str = ""
     reason: str = ""
     records: list[logging.LogRecord] = field(default_factory=list)
@@ -90,13 +106,17 @@ def prepare_book(parsed: ParsedBook, book_id: str) -> tuple[ParsedBook, bytes]:
 
 
 def read_book(kind: str, path: Path, book_id: str, max_uncompressed: int) -> ReadResult:
-    """Read one EPUB or PDF (``kind``) and prepare it; never raises for a bad file."""
+    """Read one EPUB or PDF (``kind``), prepare it and analyse its texts; never raises for a bad file."""
     try:
         if kind == "epub":
             parsed = read_epub(path, max_uncompressed=max_uncompressed)
         else:
+            # pypdf takes ~20 MB once imported: only processes that meet a PDF pay for it.
+            from content.readers.pdf import read_pdf
+
             parsed = read_pdf(path)
         parsed, thumbnail = prepare_book(parsed, book_id)
+        streams = {chapter.text: index_streams(chapter.text) for chapter in parsed.chapters if chapter.text}
     except FileVerdict as verdict:
         return ReadResult(verdict=verdict.verdict, reason=verdict.reason)
     except OSError as error:
@@ -104,7 +124,7 @@ def read_book(kind: str, path: Path, book_id: str, max_uncompressed: int) -> Rea
     except Exception as error:  # noqa: BLE001 - one hostile file must not stop the run
         log.error("unexpected error reading %s\n%s", path, traceback.format_exc())
         return ReadResult(verdict="rejected", reason=f"could not be read as {kind.upper()} ({type(error).__name__})")
-    return ReadResult(parsed=parsed, thumbnail=thumbnail)
+    return ReadResult(parsed=parsed, thumbnail=thumbnail, streams=streams)
 
 
 class _Collector(logging.Handler):
@@ -145,21 +165,120 @@ def main(argv: list[str]) -> None:
     logging.getLogger().setLevel(int(argv[0]) if argv else logging.WARNING)
     results = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the results channel
+    try:
+        pickle.dump(READY, results, protocol=pickle.HIGHEST_PROTOCOL)
+        results.flush()
+    except BrokenPipeError:
+        return
     serve_reads(sys.stdin.buffer, results, collector)
 
 
-class BookReader:
-    """Reads books in-line (``processes=0``) or in one child process (``processes=1``)."""
+class _Child:
+    """One reader process and the requests sent to it, in order, not yet answered."""
 
-    def __init__(self, processes: int):
-        """Start the child process if asked for one."""
-        self.child: subprocess.Popen | None = None
-        self.waiting: deque[tuple] = deque()  # requests sent, results not yet taken, in order
-        self.silent_deaths = 0  # children that died before answering anything, in a row
+    def __init__(self) -> None:
+        """Start the process (see :meth:`BookReader._start`)."""
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        level = logging.getLogger().getEffectiveLevel()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "content.ingest_reader", str(level)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        self.waiting: deque[tuple] = deque()
         self.answered = False
+        self.ready = False  # its READY message was received
+        self.lock = threading.Lock()
+        self.loading = False
+        self.timed_out = False
+
+    def send(self, arguments: tuple) -> None:
+        """Write one request (if the process died, :meth:`load` will notice)."""
+        try:
+            pickle.dump(arguments, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.process.stdin.flush()
+        except OSError:
+            pass
+
+    def load(self, seconds: float) -> ReadResult | None:
+        """The next result (its log records handled), or None if the process died.
+
+        If no result comes within ``seconds``, the process is killed (and
+        :attr:`timed_out` set): a file can keep a parser busy for hours. The
+        time the process takes to start (its :data:`READY` message) does not count.
+        """
+        if not self.ready:
+            marker = self._load_within(START_SECONDS)
+            self.timed_out = False  # a child too slow to start is a dead child, not a slow book
+            if marker != READY:
+                return None
+            self.ready = True
+        result = self._load_within(seconds)
+        if result is None:
+            return None
+        self.answered = True
+        for record in result.records:
+            logging.getLogger(record.name).handle(record)
+        return result
+
+    def _load_within(self, seconds: float) -> object:
+        """The next object from the process, or None if it died or sent nothing for ``seconds``."""
+        self.timed_out = False
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        with self.lock:
+            self.loading = True
+        timer.start()
+        try:
+            return pickle.load(self.process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None
+        finally:
+            with self.lock:
+                self.loading = False
+            timer.cancel()
+
+    def _expire(self) -> None:
+        """Kill the process if a :meth:`load` is still waiting for it (the timer's action)."""
+        with self.lock:
+            if self.loading:
+                self.timed_out = True
+                self.process.kill()
+
+    def forget(self, arguments: tuple) -> None:
+        """Drop the oldest request, which ``arguments`` is, from the waiting ones."""
+        if self.waiting and self.waiting[0] is arguments:
+            self.waiting.popleft()
+
+    def stop(self) -> None:
+        """Close the pipes and wait for the process (kill it if it hangs)."""
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:  # a request still in the pipe to a dead child
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # stuck in a hostile file: it holds nothing worth waiting for
+            self.process.kill()
+            self.process.wait()
+
+
+class BookReader:
+    """Reads books in-line (``processes=0``) or in that many child processes.
+
+    Requests go to the children in turn; each child answers its own in order, so
+    taking the results in submission order reads each from the child it went to.
+    """
+
+    def __init__(self, processes: int, seconds: float = READ_SECONDS):
+        """Start the child processes asked for; a child gets ``seconds`` for each book (plus its size)."""
+        self.seconds = seconds
         self.in_line = processes <= 0
-        if not self.in_line:
-            self._start()
+        self.children: list[_Child] = [_Child() for _ in range(max(processes, 0))]
+        self.submitted = 0
+        self.silent_deaths = 0  # children that died before answering anything, in a row
 
     def submit(self, kind: str, path: Path, book_id: str, max_uncompressed: int) -> Callable[[], ReadResult]:
         """Start reading a book; return a function that waits for and returns the result.
@@ -169,101 +288,73 @@ class BookReader:
         arguments = (kind, path, book_id, max_uncompressed)
         if self.in_line:
             return lambda: read_book(*arguments)
-        self.waiting.append(arguments)
-        self._send(arguments)
-        return lambda: self._receive(arguments)
+        slot = self.submitted % len(self.children)
+        self.submitted += 1
+        child = self.children[slot]
+        child.waiting.append(arguments)
+        child.send(arguments)
+        return lambda: self._receive(slot, arguments)
 
-    def _start(self) -> None:
-        """Start a child and send it every request still waiting for an answer."""
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        level = logging.getLogger().getEffectiveLevel()
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "content.ingest_reader", str(level)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
-        self.answered = False
-        for arguments in self.waiting:
-            self._send(arguments)
-
-    def _send(self, arguments: tuple) -> None:
-        """Write one request to the child (if it died, :meth:`_receive` will notice)."""
-        try:
-            pickle.dump(arguments, self.child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.child.stdin.flush()
-        except OSError:
-            pass
-
-    def _receive(self, arguments: tuple) -> ReadResult:
-        """The result for ``arguments``, the oldest request; see the module docstring on crashes."""
+    def _receive(self, slot: int, arguments: tuple) -> ReadResult:
+        """The result for ``arguments``, the oldest request of child ``slot``; see the module docstring."""
         deaths = 0
         while not self.in_line:
-            result = self._load()
+            child = self.children[slot]
+            seconds = self.seconds_for(arguments[1])
+            result = child.load(seconds)
             if result is not None:
-                self._forget(arguments)
+                self.silent_deaths = 0
+                child.forget(arguments)
                 return result
+            if child.timed_out:
+                log.warning("reading %s took over %.0f s: the reader was stopped", arguments[1], seconds)
+                child.forget(arguments)
+                self._restart(slot)
+                return ReadResult(verdict="rejected",
+                                  reason=f"reading this file took longer than {seconds:.0f} seconds (damaged?)")
             deaths += 1
-            self._note_death(arguments)
+            self._note_death(child, arguments)
             if self.in_line:
                 break
             if deaths == 2:
-                self._forget(arguments)
-                self._restart()  # the requests behind this one, without it
+                child.forget(arguments)
+                self._restart(slot)  # the requests behind this one, without it
                 return ReadResult(verdict="rejected", reason="reading this file crashed the reader (out of memory?)")
-            self._restart()  # this request and those behind it, once more
-        self._forget(arguments)
+            self._restart(slot)  # this request and those behind it, once more
         return read_book(*arguments)
 
-    def _load(self) -> ReadResult | None:
-        """The child's next result (its log records handled), or None if the child died."""
+    def seconds_for(self, path: Path) -> float:
+        """How long a child may read ``path``: :attr:`seconds`, and more for a big file."""
         try:
-            result = pickle.load(self.child.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return None
-        self.answered, self.silent_deaths = True, 0
-        for record in result.records:
-            logging.getLogger(record.name).handle(record)
-        return result
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        return self.seconds + READ_SECONDS_PER_MB * size / 2**20
 
-    def _forget(self, arguments: tuple) -> None:
-        """Drop the oldest request, which ``arguments`` is, from the waiting ones."""
-        if self.waiting and self.waiting[0] is arguments:
-            self.waiting.popleft()
-
-    def _note_death(self, arguments: tuple) -> None:
+    def _note_death(self, child: _Child, arguments: tuple) -> None:
         """Count a dead child; after three fresh ones in a row died silent, read in-line from now on."""
         log.warning("the reader process died while reading %s", arguments[1])
-        self.silent_deaths = 0 if self.answered else self.silent_deaths + 1
+        self.silent_deaths = 0 if child.answered else self.silent_deaths + 1
         if self.silent_deaths >= 3:
             log.error("the reader process keeps dying: reading in-line from now on")
-            self._stop_child()
+            self.close()
             self.in_line = True
 
-    def _restart(self) -> None:
-        """Replace the child by a fresh one that gets the waiting requests."""
-        self._stop_child()
-        self._start()
-
-    def _stop_child(self) -> None:
-        """Close the child's pipes and wait for it (kill it if it hangs)."""
-        child, self.child = self.child, None
-        if child is None:
-            return
-        for stream in (child.stdin, child.stdout):
-            try:
-                stream.close()
-            except OSError:  # a request still in the pipe to a dead child
-                pass
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # stuck in a hostile file: it holds nothing worth waiting for
-            child.kill()
-            child.wait()
+    def _restart(self, slot: int) -> None:
+        """Replace child ``slot`` by a fresh one that gets its waiting requests."""
+        old = self.children[slot]
+        old.stop()
+        fresh = _Child()
+        fresh.waiting = old.waiting
+        for arguments in fresh.waiting:
+            fresh.send(arguments)
+        self.children[slot] = fresh
 
     def close(self) -> None:
-        """Stop the child process, if any (requests still waiting are dropped)."""
-        self._stop_child()
+        """Stop the child processes (requests still waiting are dropped)."""
+        for child in self.children:
+            child.stop()
+        self.children = []
 
 
 if __name__ == "__main__":

@@ -170,3 +170,27 @@ def test_audiobook_genre_becomes_its_category(library, tmp_path):
         tags.save(path)
     import_paths(library, [folder])
     assert [b["title"] for b in library.catalog.list_books(category="health")] == ["Sức khỏe gia đình"]
+
+
+def test_a_bug_in_grouping_one_audio_folder_rejects_only_that_folder(library, stick, tmp_path, monkeypatch):
+    """Fault injection: grouping raising on one folder must not abort the run (or the other folder)."""
+    import content.ingest
+
+    other = stick / "audio" / "khac"
+    other.mkdir()
+    make_mp3(other / "1.mp3", seconds=1.0, title="Bài 1", album="Nghe khác", track=1)
+    real = content.ingest.group_audiobooks
+
+    def fails_on_truyen(readable):
+        """Raise for the "truyen" folder, group the others normally."""
+        if any(path.parent.name == "truyen" for path, _ in readable):
+            raise KeyError("a tag this code did not expect")
+        return real(readable)
+
+    monkeypatch.setattr(content.ingest, "group_audiobooks", fails_on_truyen)
+    report = import_paths(library, [stick])
+    rejected = {e["path"].rsplit("/", 1)[-1]: e["reason"] for e in report.rejected}
+    assert rejected["a.mp3"] == rejected["b.mp3"] == "could not be read as audio (KeyError)"
+    assert "1.mp3" in {e["path"].rsplit("/", 1)[-1] for e in report.imported}
+    assert not report.interrupted
+    assert library.check() == []

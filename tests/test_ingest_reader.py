@@ -176,3 +176,37 @@ def test_the_reader_does_not_outlive_a_killed_importer(shelf, tmp_path):
     while _alive(readers[0]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(readers[0])
+
+
+def test_a_book_that_takes_too_long_is_rejected_and_the_rest_imported(tmp_path):
+    """A real PDF that takes longer to read than the (here tiny) time limit; the other books go on."""
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    make_pdf(shelf / "a-dai.pdf", pages=[f"Trang {n}: cày ruộng, gieo mạ, bón phân." * 20 for n in range(400)],
+             title="Dài")
+    for number in range(3):
+        make_epub(shelf / f"b-{number}.epub", title=f"Sách {number}", chapters=[("Một", "<p>Lúa</p>")])
+    library = Library(tmp_path / "data")
+    started = time.monotonic()
+    report = import_paths(library, [shelf], read_seconds=0.2)
+    took = time.monotonic() - started
+    assert [Path(e["path"]).name for e in report.rejected] == ["a-dai.pdf"]
+    assert "took longer than" in report.rejected[0]["reason"]
+    assert sorted(e["title"] for e in report.imported) == ["Sách 0", "Sách 1", "Sách 2"]
+    assert library.check() == []
+    # the same PDF is imported with the normal limit (the rejection was the limit, not the file)
+    report = import_paths(library, [shelf / "a-dai.pdf"])
+    assert [e["title"] for e in report.imported] == ["Dài"]
+    assert took < 30
+    library.close()
+
+
+def test_a_pdf_gets_a_reader_process_even_in_a_small_import(tmp_path):
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    make_pdf(shelf / "lich.pdf", pages=["Tháng một"], title="Lịch")
+    library = Library(tmp_path / "data")
+    seen = []
+    report = import_paths(library, [shelf], progress=lambda *_: seen.append(bool(_reader_children())))
+    assert [e["title"] for e in report.imported] == ["Lịch"] and any(seen)
+    library.close()

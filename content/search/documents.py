@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -112,8 +112,14 @@ def json_list(value: str | None) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
-def load_document(db: Database, book_id: str) -> BookDocument | None:
-    """Read and analyse the book ``book_id``; None unless it exists and is active."""
+def load_document(db: Database, book_id: str,
+                  analysed: Mapping[str, tuple[str, str]] | None = None) -> BookDocument | None:
+    """Read and analyse the book ``book_id``; None unless it exists and is active.
+
+    ``analysed`` holds the streams of texts already analysed elsewhere (the
+    importer's reader process), by text: a chapter whose text is there is not
+    analysed again.
+    """
     row = db.execute(
         "SELECT id, title, authors, subjects, publisher, description, language, format, "
         "updated_at FROM books WHERE id = ? AND status = 'active'",
@@ -142,7 +148,8 @@ def load_document(db: Database, book_id: str) -> BookDocument | None:
         if not 0 <= position <= MAX_POSITION:
             log.warning("book %s: chapter position %s out of range, not indexed", book_id, position)
             continue
-        folded, exact = index_streams(text or "")
+        streams = analysed.get(text) if analysed and text else None
+        folded, exact = streams or index_streams(text or "")
         if folded:
             document.chapters.append(ChapterDocument(position, folded, exact))
     return document

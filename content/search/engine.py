@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -153,8 +154,13 @@ class SearchIndex(abc.ABC):
     # -- keeping the index in step with the catalog -------------------------
 
     @abc.abstractmethod
-    def index_book(self, catalog: Catalog, book_id: str) -> None:
-        """(Re-)index one book as the catalog has it now; removes it unless it is active."""
+    def index_book(self, catalog: Catalog, book_id: str,
+                   analysed: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """(Re-)index one book as the catalog has it now; removes it unless it is active.
+
+        ``analysed``: streams of chapter texts analysed already, by text (see
+        :func:`content.search.documents.load_document`).
+        """
 
     @abc.abstractmethod
     def remove_book(self, catalog: Catalog, book_id: str) -> None:

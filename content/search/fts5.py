@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -239,10 +239,11 @@ class Fts5Index(SearchIndex):
 
     # -- writing --------------------------------------------------------------
 
-    def index_book(self, catalog: Catalog, book_id: str) -> None:
+    def index_book(self, catalog: Catalog, book_id: str,
+                   analysed: Mapping[str, tuple[str, str]] | None = None) -> None:
         """(Re-)index one book inside the current catalog transaction (or a new one)."""
         with catalog.write() as db:
-            document = load_document(db, book_id)
+            document = load_document(db, book_id, analysed)
             self._delete(db, book_id)
             if document is not None:
                 self._insert(db, document)

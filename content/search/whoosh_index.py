@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -242,9 +243,10 @@ class WhooshIndex(SearchIndex):
         except LockError as error:
             raise SearchError("the search index is locked by another writer") from error
 
-    def index_book(self, catalog: Catalog, book_id: str) -> None:
+    def index_book(self, catalog: Catalog, book_id: str,
+                   analysed: Mapping[str, tuple[str, str]] | None = None) -> None:
         """(Re-)index one book as committed in the catalog."""
-        document = load_document(catalog.db, book_id)
+        document = load_document(catalog.db, book_id, analysed)
         writer = self._writer(self._open(create=True))
         try:
             writer.delete_by_term("book", book_id)
