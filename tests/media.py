@@ -37,6 +37,8 @@ __all__ = [
     "make_mp3",
     "id3_tag",
     "make_m4b",
+    "mp4_boxes",
+    "make_apple_m4b",
     "make_ogg",
     "make_flac",
 ]
@@ -497,6 +499,55 @@ def make_m4b(path: Path, chapters: Sequence[tuple[str, float]] = (("Chương 1",
     movflags = ["-movflags", "+faststart"] if faststart else []
     return _ffmpeg(path, seconds, ["-c:a", "aac", "-b:a", "8k", *movflags],
                    {"title": title, "artist": artist, "album": album or title}, chapters)
+
+
+_MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"tref", b"edts", b"dinf"}
+
+
+def mp4_boxes(data: bytes) -> list[tuple[str, int, int]]:
+    """Every box of an MP4 file and of its containers as ``("moov/trak/tkhd", offset, size)``, in file order.
+
+    The sizes are trusted: this is for files ffmpeg wrote, before a test
+    mangles them. ``offset`` is where the box's header starts.
+    """
+    boxes = []
+
+    def walk(start: int, end: int, parent: str) -> None:
+        """Lists the boxes between ``start`` and ``end``, and those inside the containers among them."""
+        offset = start
+        while offset + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+            header = 8
+            if size == 1:
+                size, header = struct.unpack(">Q", data[offset + 8 : offset + 16])[0], 16
+            elif size == 0:
+                size = end - offset
+            name = parent + kind.decode("latin-1")
+            boxes.append((name, offset, size))
+            if kind in _MP4_CONTAINERS:
+                walk(offset + header, offset + size, name + "/")
+            offset += size
+
+    walk(0, len(data), "")
+    return boxes
+
+
+def make_apple_m4b(path: Path, chapters: Sequence[tuple[str, float]] = (("Chương 1", 1.0), ("Chương 2", 1.0)),
+                   **options) -> Path:
+    """An audiobook whose chapters are in a QuickTime chapter track only, as iTunes and Apple Books write them.
+
+    :func:`make_m4b` (``options`` are its own) makes ffmpeg write both a
+    Nero ``chpl`` atom and a chapter track (a text track named by a
+    ``chap`` reference in the audio track's ``tref`` box); the ``chpl`` box,
+    found by walking the boxes, then becomes a ``free`` box of the same size.
+    """
+    make_m4b(path, chapters, **options)
+    data = bytearray(Path(path).read_bytes())
+    for name, offset, _ in mp4_boxes(bytes(data)):
+        if name == "moov/udta/chpl":
+            data[offset + 4 : offset + 8] = b"free"
+    Path(path).write_bytes(bytes(data))
+    return path
 
 
 def make_ogg(path: Path, seconds: float = 1.0, *, title: str = "", album: str = "", artist: str = "",

@@ -1,14 +1,34 @@
-"""Tests of content.readers.audio: real MP3s written by hand, M4B/OGG/FLAC written by ffmpeg."""
+"""Tests of content.readers.audio (and mp4_chapters): real MP3s written by hand, M4B/OGG/FLAC by ffmpeg."""
 
+import codecs
+import json
+import logging
 import random
+import struct
 import subprocess
+import time
+import tracemalloc
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from content.errors import FileVerdict, RejectedFile, SkippedFile
+from content.ingest import import_paths
+from content.library import Library
 from content.readers.audio import AudioInfo, group_audiobooks, read_audio
-from tests.media import HAVE_FFMPEG, id3_tag, make_flac, make_m4b, make_mp3, make_ogg, make_png
+from content.readers.mp4_chapters import read_chapter_track
+from tests.media import (
+    HAVE_FFMPEG,
+    id3_tag,
+    make_apple_m4b,
+    make_flac,
+    make_m4b,
+    make_mp3,
+    make_ogg,
+    make_png,
+    mp4_boxes,
+)
 
 needs_ffmpeg = pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg (Debian package ffmpeg) is not installed")
 
@@ -219,3 +239,229 @@ def test_m4b_with_chapter_atoms_is_one_book_of_its_atoms(tmp_path):
     assert [c.title for c in books[0].chapters] == ["Mở đầu", "Chương 1"]
     assert [(c.file_index, c.start) for c in books[0].chapters] == [(0, 0.0), (0, pytest.approx(1.0, abs=0.01))]
     assert books[0].files[0].role == "primary" and books[0].files[0].media_type == "audio/mp4"
+
+
+# ---------------------------------------------------------------- QuickTime chapter tracks
+
+# An NFD title (as old tools write them), a long one, an empty one.
+APPLE_CHAPTERS = [(unicodedata.normalize("NFD", "Mở đầu"), 1.0), ("Chương 1: Dế Mèn ra đời", 1.5), ("", 0.5),
+                  ("Chương 3", 1.0)]
+
+
+def box_names(path: Path) -> list[str]:
+    """The paths of the boxes of an MP4 file (``moov/trak/tref/chap``...)."""
+    return [name for name, _, _ in mp4_boxes(path.read_bytes())]
+
+
+def text_track_boxes(data: bytes) -> dict[str, tuple[int, int]]:
+    """The boxes of the one text track of an MP4 by path under its trak, ``{"mdia/minf/stbl/stsz": (offset, size)}``.
+
+    ``offset`` is where a box's header starts.
+    """
+    tracks: list[dict[str, tuple[int, int]]] = []
+    for name, offset, size in mp4_boxes(data):
+        if name == "moov/trak":
+            tracks.append({})
+        elif name.startswith("moov/trak/"):
+            tracks[-1][name.removeprefix("moov/trak/")] = (offset, size)
+    [text] = [track for track in tracks if data[track["mdia/hdlr"][0] + 16 : track["mdia/hdlr"][0] + 20] == b"text"]
+    return text
+
+
+def put_uint32(path: Path, offset: int, value: int) -> None:
+    """Overwrites the 32-bit big-endian integer at ``offset`` of the file."""
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 4] = struct.pack(">I", value)
+    path.write_bytes(bytes(data))
+
+
+def rewrite_sample(path: Path, index: int, sample: bytes) -> None:
+    """Replaces the start of chapter sample ``index`` by ``sample``; a free box fills the rest of its size.
+
+    ffmpeg writes the chapter track's samples in one chunk, so they follow
+    each other from the chunk's offset.
+    """
+    data = bytearray(path.read_bytes())
+    boxes = text_track_boxes(bytes(data))
+    stsz, stco = boxes["mdia/minf/stbl/stsz"][0], boxes["mdia/minf/stbl/stco"][0]
+    count, first_chunk = struct.unpack(">II", data[stco + 12 : stco + 20])
+    sizes = struct.unpack(f">{index + 1}I", data[stsz + 20 : stsz + 24 + 4 * index])
+    assert count == 1 and sizes[index] >= len(sample) + 8
+    offset = first_chunk + sum(sizes[:index])
+    padding = sizes[index] - len(sample)
+    data[offset : offset + sizes[index]] = sample + struct.pack(">I4s", padding, b"free") + bytes(padding - 8)
+    path.write_bytes(bytes(data))
+
+
+def ffprobe_chapters(path: Path) -> list[tuple[float, str]]:
+    """(start, title) of each chapter that ffmpeg's own reader finds in the file."""
+    output = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
+                            check=True, capture_output=True, text=True).stdout
+    return [(float(c["start_time"]), c.get("tags", {}).get("title", "")) for c in json.loads(output)["chapters"]]
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize(("name", "faststart"), [("sach.m4b", False), ("sach.m4b", True), ("sach.m4a", False)])
+def test_chapter_track_gives_the_chapters_chpl_gives(tmp_path, name, faststart):
+    (tmp_path / "nero").mkdir()
+    nero = make_m4b(tmp_path / "nero" / name, APPLE_CHAPTERS, faststart=faststart)
+    apple = make_apple_m4b(tmp_path / name, APPLE_CHAPTERS, faststart=faststart)
+    assert "moov/udta/chpl" in box_names(nero)  # ffmpeg writes both: a chpl atom and ...
+    assert "moov/trak/tref/chap" in box_names(nero)  # ... a chapter track
+    assert "moov/udta/chpl" not in box_names(apple) and "moov/udta/free" in box_names(apple)
+    titles = ["Mở đầu", "Chương 1: Dế Mèn ra đời", "", "Chương 3"]
+    probed = ffprobe_chapters(apple)  # the chapters are still in the file: the test is not vacuous
+    assert [unicodedata.normalize("NFC", title) for _, title in probed] == titles
+    assert [start for start, _ in probed] == pytest.approx([0.0, 1.0, 2.5, 3.0], abs=0.01)
+    expected, got = read_audio(nero), read_audio(apple)
+    assert [c.title for c in got.chapters] == [c.title for c in expected.chapters] == titles
+    assert all(unicodedata.is_normalized("NFC", c.title) for c in got.chapters)
+    assert [c.start for c in got.chapters] == pytest.approx([c.start for c in expected.chapters], abs=0.05)
+    assert [c.start for c in got.chapters] == pytest.approx([0.0, 1.0, 2.5, 3.0], abs=0.05)
+    assert [c.duration for c in got.chapters] == pytest.approx([c.duration for c in expected.chapters], abs=0.05)
+    assert sum(c.duration for c in got.chapters) == pytest.approx(got.duration, abs=0.05)  # the last runs to the end
+    [nero_book], [apple_book] = group_audiobooks([(nero, expected)]), group_audiobooks([(apple, got)])
+    assert [c.title for c in apple_book.chapters] == [c.title for c in nero_book.chapters]
+    assert apple_book.chapters[2].title == "Sách nói (3)"  # an empty title, as for chpl
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE], ids=["big-endian", "little-endian"])
+def test_utf16_chapter_titles(tmp_path, bom):
+    path = make_apple_m4b(tmp_path / "a.m4b", [("Phần mở đầu của cuốn sách", 1.0), ("Chương 1", 1.0)])
+    encoded = bom + "Mở đầu".encode("utf-16-be" if bom == codecs.BOM_UTF16_BE else "utf-16-le")
+    rewrite_sample(path, 0, struct.pack(">H", len(encoded)) + encoded)
+    assert [title for _, title in ffprobe_chapters(path)] == ["Mở đầu", "Chương 1"]
+    assert [c.title for c in read_audio(path).chapters] == ["Mở đầu", "Chương 1"]
+
+
+@needs_ffmpeg
+def test_damaged_titles_keep_their_chapters(tmp_path):
+    path = make_apple_m4b(tmp_path / "a.m4b", [("Chương một", 1.0), ("Chương hai", 1.0), ("Chương ba", 1.0)],
+                          title="Sách nói")
+    rewrite_sample(path, 0, struct.pack(">H", 5) + b"Ch\xc6A\xff")  # invalid UTF-8
+    rewrite_sample(path, 1, struct.pack(">H", 1000) + "Chương".encode())  # a length bigger than the sample
+    info = read_audio(path)
+    assert [c.title for c in info.chapters] == ["Ch\ufffdA\ufffd", "", "Chương ba"]
+    assert [c.start for c in info.chapters] == pytest.approx([0.0, 1.0, 2.0], abs=0.05)
+    [book] = group_audiobooks([(path, info)])
+    assert book.chapters[1].title == "Sách nói (2)"
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize(("handler", "found"), [(b"sbtl", True), (b"vide", False)])
+def test_chapter_track_handler(tmp_path, handler, found):
+    path = make_apple_m4b(tmp_path / "a.m4b", [("Một", 1.0), ("Hai", 1.0)])
+    data = bytearray(path.read_bytes())
+    hdlr = text_track_boxes(bytes(data))["mdia/hdlr"][0]
+    data[hdlr + 16 : hdlr + 20] = handler  # a chap reference may name a picture track too: not chapters
+    path.write_bytes(bytes(data))
+    assert [c.title for c in read_audio(path).chapters] == (["Một", "Hai"] if found else [])
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("size", ["zero", "64-bit"])
+def test_moov_sizes_0_and_64_bit_are_followed(tmp_path, size):
+    path = make_apple_m4b(tmp_path / "a.m4b", [("Một", 1.0), ("Hai", 1.0)])  # moov is the last box
+    data = path.read_bytes()
+    [(_, moov, moov_size)] = [box for box in mp4_boxes(data) if box[0] == "moov"]
+    if size == "zero":  # "to the end of the file"
+        header = struct.pack(">I4s", 0, b"moov")
+    else:  # size 1, then the size in 64 bits: the box grows by 8 bytes, the offsets before it stay
+        header = struct.pack(">I4sQ", 1, b"moov", moov_size + 8)
+    path.write_bytes(data[:moov] + header + data[moov + 8 :])
+    assert [title for _, title in ffprobe_chapters(path)] == ["Một", "Hai"]
+    assert [(title, start) for start, title in read_chapter_track(path)] == [("Một", 0.0), ("Hai", 1.0)]
+    assert [c.title for c in read_audio(path).chapters] == ["Một", "Hai"]
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("faststart", [False, True])
+def test_truncated_copies_give_all_or_no_chapters(tmp_path, faststart):
+    whole = make_apple_m4b(tmp_path / "whole.m4b", [("Một", 1.0), ("Hai", 1.0), ("Ba", 1.0)], faststart=faststart)
+    chapters = read_chapter_track(whole)
+    assert [title for _, title in chapters] == ["Một", "Hai", "Ba"]
+    data, path, outcomes = whole.read_bytes(), tmp_path / "cut.m4b", set()
+    for length in range(len(data)):
+        path.write_bytes(data[:length])
+        found = read_chapter_track(path)
+        assert found in ([], chapters)
+        outcomes.add(len(found))
+        if length % 25 == 0:
+            try:
+                assert len(read_audio(path).chapters) <= 3
+            except FileVerdict:
+                pass
+    assert outcomes == ({0, 3} if faststart else {0})  # the chapter track is in moov, its titles early in mdat
+
+
+def _hostile(data: bytes, variant: str) -> tuple[int, int]:
+    """(offset, 32-bit value) that makes ``variant`` of an Apple-style M4B's chapter track."""
+    text = text_track_boxes(data)
+    stts, stsz = text["mdia/minf/stbl/stts"][0], text["mdia/minf/stbl/stsz"][0]
+    return {
+        "stsz count 2^31": (stsz + 16, 2**31),
+        "stsz sample size past the end": (stsz + 20, 2**32 - 1),
+        "stts count 2^32-1": (stts + 12, 2**32 - 1),
+        "stco offset past the end": (text["mdia/minf/stbl/stco"][0] + 16, len(data) + 1000),
+        "stts size past the end": (stts, 2**32 - 16),
+        "chap box of size 0": (next(o for name, o, _ in mp4_boxes(data) if name == "moov/trak/tref/chap"), 0),
+        "mdhd timescale 0": (text["mdia/mdhd"][0] + 20, 0),
+    }[variant]
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("variant", ["stsz count 2^31", "stsz sample size past the end", "stts count 2^32-1",
+                                     "stco offset past the end", "stts size past the end", "chap box of size 0",
+                                     "mdhd timescale 0"])
+def test_hostile_chapter_tracks_give_no_chapters(tmp_path, caplog, variant):
+    path = make_apple_m4b(tmp_path / "a.m4b", [("Một", 1.0), ("Hai", 1.0)])
+    put_uint32(path, *_hostile(path.read_bytes(), variant))
+    tracemalloc.start()
+    started = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="content.readers.mp4_chapters"):
+        chapters = read_chapter_track(path)
+    elapsed, (_, peak) = time.perf_counter() - started, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert chapters == []
+    assert elapsed < 1.0 and peak < 1_000_000
+    assert "ignoring the damaged chapter track" in caplog.text
+    info = read_audio(path)  # the file still plays: it is read, without chapters
+    assert info.chapters == [] and info.duration == pytest.approx(2.0, abs=0.2)
+
+
+@needs_ffmpeg
+def test_import_of_an_apple_audiobook_keeps_its_chapters(tmp_path):
+    (tmp_path / "usb").mkdir()
+    make_apple_m4b(tmp_path / "usb" / "de-men.m4b", [("Mở đầu", 1.0), ("Chương 1", 1.5), ("Chương 2", 0.5)],
+                   title="Dế Mèn phiêu lưu ký", artist="Tô Hoài")
+    library = Library(tmp_path / "data")
+    try:
+        [entry] = import_paths(library, [tmp_path / "usb"]).imported
+        chapters = library.catalog.chapters_of(entry["id"])
+    finally:
+        library.close()
+    assert [c["title"] for c in chapters] == ["Mở đầu", "Chương 1", "Chương 2"]
+    assert [c["start"] for c in chapters] == pytest.approx([0.0, 1.0, 2.5], abs=0.05)
+    assert [c["duration"] for c in chapters[:2]] == pytest.approx([1.0, 1.5], abs=0.05)
+    assert len({c["file_sha256"] for c in chapters}) == 1
+
+
+@needs_ffmpeg
+def test_mangled_chapter_tracks_never_raise(tmp_path):
+    original = make_apple_m4b(tmp_path / "good.m4b", [("Một", 1.0), ("Hai", 1.0)]).read_bytes()
+    [(_, moov, _)] = [box for box in mp4_boxes(original) if box[0] == "moov"]
+    rng = random.Random(7)
+    outcomes = set()
+    for attempt in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(moov, len(data))] = rng.choice([0, 1, 0xFF, rng.randrange(256)])
+        path = tmp_path / f"m{attempt}.m4b"
+        path.write_bytes(bytes(data))
+        outcomes.add(len(read_chapter_track(path)))
+        try:
+            outcomes.add(f"read with {len(read_audio(path).chapters)}")
+        except FileVerdict as verdict:
+            outcomes.add(verdict.verdict)
+    assert {0, 2} <= outcomes

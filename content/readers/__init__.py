@@ -3,7 +3,9 @@
 * :func:`content.readers.epub.read_epub` (ebooklib, with a lenient fallback parser),
 * :func:`content.readers.pdf.read_pdf` (pypdf),
 * :func:`content.readers.audio.read_audio` and
-  :func:`content.readers.audio.group_audiobooks` (mutagen),
+  :func:`content.readers.audio.group_audiobooks` (mutagen), with
+  :mod:`content.readers.mp4_chapters` for the QuickTime chapter tracks of
+  M4A/M4B files, which mutagen does not read,
 * :mod:`content.readers.archive`: the zip safety checks every EPUB goes
   through first (also used to serve chapters from stored EPUBs).
 
@@ -17,4 +19,4 @@ Nothing is imported here, so that the web app can use ``archive`` without
 loading ebooklib, pypdf and mutagen.
 """
 
-__all__ = ["archive", "audio", "epub", "pdf"]
+__all__ = ["archive", "audio", "epub", "mp4_chapters", "pdf"]

@@ -2,8 +2,10 @@
 
 :func:`read_audio` reads one file (MP3 with ID3 v2.3/2.4, M4A/M4B, Ogg
 Vorbis, Ogg Opus, FLAC) into an :class:`AudioInfo`: tags, duration, embedded
-cover and chapters (M4A/M4B ``chpl`` atoms, ID3 ``CHAP`` frames, Vorbis
-``CHAPTERnnn`` comments). Verdicts:
+cover and chapters (ID3 ``CHAP`` frames, Vorbis ``CHAPTERnnn`` comments, and
+for M4A/M4B the Nero ``chpl`` atom, or else the QuickTime chapter track that
+iTunes and Apple Books write, read by :mod:`content.readers.mp4_chapters`; a
+damaged chapter track only loses the chapters). Verdicts:
 
 * zero-byte, truncated (an MP3 that ends inside a frame, an MP4 whose
   atoms run past the end of the file), no audio frames, zero length →
@@ -49,6 +51,7 @@ from mutagen.oggvorbis import OggVorbis
 from content.errors import RejectedFile, SkippedFile
 from content.metadata import clean_book, clean_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
+from content.readers.mp4_chapters import read_chapter_track
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "read_audio", "group_audiobooks"]
 
@@ -266,8 +269,8 @@ def _read_id3(audio: MP3, info: AudioInfo) -> None:
     info.chapters = _id3_chapters(tags)
 
 
-def _read_mp4(audio: MP4, info: AudioInfo) -> None:
-    """Fills ``info`` from an MP4's ilst atoms and chapter list."""
+def _read_mp4(path: Path, audio: MP4, info: AudioInfo) -> None:
+    """Fills ``info`` from an MP4's ilst atoms and chapters: its chpl atom, else its chapter track."""
     tags = audio.tags or {}
     info.title, info.artist, info.album = _first(tags, "©nam"), _first(tags, "©ART"), _first(tags, "©alb")
     info.album_artist, info.date = _first(tags, "aART"), _first(tags, "©day")
@@ -276,7 +279,7 @@ def _read_mp4(audio: MP4, info: AudioInfo) -> None:
     info.track, info.disc = _number(tags.get("trkn")), _number(tags.get("disk"))
     covers = tags.get("covr") or []
     info.cover = bytes(covers[0]) if covers else None
-    starts = [(c.start, c.title) for c in (audio.chapters or [])]
+    starts = [(c.start, c.title) for c in (audio.chapters or [])] or read_chapter_track(path)
     info.chapters = _timed_chapters(starts, info.duration)
 
 
@@ -402,7 +405,7 @@ def read_audio(path: Path) -> AudioInfo:
         if isinstance(audio, MP3):
             _read_id3(audio, info)
         elif isinstance(audio, MP4):
-            _read_mp4(audio, info)
+            _read_mp4(path, audio, info)
         else:
             _read_vorbis(audio, info)
     except _MUTAGEN_ERRORS as error:  # broken tags: the audio is still playable
