@@ -307,11 +307,12 @@ class BookReader:
                 child.forget(arguments)
                 return result
             if child.timed_out:
-                log.warning("reading %s took over %.0f s: the reader was stopped", arguments[1], seconds)
+                limit = f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}"
+                log.warning("reading %s took over %s s: the reader was stopped", arguments[1], limit)
                 child.forget(arguments)
                 self._restart(slot)
                 return ReadResult(verdict="rejected",
-                                  reason=f"reading this file took longer than {seconds:.0f} seconds (damaged?)")
+                                  reason=f"reading this file took longer than {limit} seconds (damaged?)")
             deaths += 1
             self._note_death(child, arguments)
             if self.in_line:

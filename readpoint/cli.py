@@ -152,6 +152,7 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
             progress=_progress_line,
             max_uncompressed_bytes=settings["import_max_uncompressed_mb"] * 2**20,
             max_file_bytes=settings["import_max_file_mb"] * 2**20,
+            read_seconds=settings["import_read_seconds"],
         )
     except ContentError as error:
         raise click.ClickException(str(error)) from error

@@ -52,6 +52,7 @@ SETTINGS: list[Setting] = [
     Setting("events_buffer_max", 500, "Buffered usage events that force a write before the timer."),
     Setting("import_max_uncompressed_mb", 300, "Largest uncompressed size of one EPUB the importer opens."),
     Setting("import_max_file_mb", 2048, "Largest single file the importer copies into the store."),
+    Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it."),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
 ]

@@ -128,3 +128,17 @@ def test_progress_redraws_one_line_on_a_terminal(mixed, tmp_path):
     assert len(frames) >= 5
     assert "b-ga.pdf" in text and "] 5/5" in frames[-1]
     assert text.rstrip(" ").endswith("\n")
+
+
+def test_the_read_time_limit_is_a_setting(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    make_pdf(source / "dai.pdf", pages=[f"Trang {n}: cày ruộng, gieo mạ, bón phân." * 20 for n in range(800)],
+             title="Dài")
+    env = dict(os.environ, READPOINT_IMPORT_READ_SECONDS="0")
+    result = run("import", source, "--json", "--data", tmp_path / "data", env=env)
+    assert result.returncode == 1
+    (rejected,) = json.loads(result.stdout)["rejected"]
+    assert rejected["reason"].startswith("reading this file took longer than 0.")
+    result = run("import", source, "--json", "--data", tmp_path / "data")
+    assert result.returncode == 0 and [e["title"] for e in json.loads(result.stdout)["imported"]] == ["Dài"]
