@@ -177,7 +177,7 @@ class _Child:
     """One reader process and the requests sent to it, in order, not yet answered."""
 
     def __init__(self) -> None:
-        """Start the process (see :meth:`BookReader._start`)."""
+        """Start the process: it finds this checkout's packages first, and logs at our level."""
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
