@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -191,9 +192,11 @@ class Catalog:
         SQLite copies the write-ahead log back into the database every
         1,000 pages by default: every book or two of a long import, rewriting
         the same index pages each time. Here the log may grow to
-        :data:`BULK_CHECKPOINT_PAGES` first. At the end one checkpoint copies it
-        back and syncs it to disk, so what the run reported is durable, not
-        merely consistent. Other connections keep their own settings.
+        :data:`BULK_CHECKPOINT_PAGES` first. At the end a checkpoint copies back
+        what no reader still needs, and the log is synced to disk: with
+        ``synchronous=NORMAL`` commits are consistent but not yet durable, and
+        what the run reported must survive a power cut. Other connections keep
+        their own settings.
         """
         conn = self.db.conn
         conn.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
@@ -203,8 +206,20 @@ class Catalog:
             conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_CHECKPOINT_PAGES}")
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as error:  # the next checkpoint will do it
+                self._sync_wal()
+            except (sqlite3.Error, OSError) as error:  # the next checkpoint will do it
                 log.warning("checkpoint after bulk writes failed: %s", error)
+
+    def _sync_wal(self) -> None:
+        """fsync the write-ahead log: every commit written to it so far survives a power cut."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # nothing written since the last full checkpoint
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # -- reading -----------------------------------------------------------
 

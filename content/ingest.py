@@ -24,8 +24,10 @@ the next run, which holds the same writer lock, marks it ``interrupted``.
 Speed: reading an EPUB or PDF (parsing, text, thumbnail, analysing the text for
 search) needs no catalog, so on a machine with two or more cores it runs a few
 books ahead in reader processes (:mod:`content.ingest_reader`) while this process
-hashes, stores, records and indexes in file order. Each book still gets its own transaction, committed only
-after its files are fsynced in the store.
+hashes, stores, records and indexes in file order. Each book still gets its own
+transaction, committed only after its files are fsynced in the store; the
+write-ahead log is checkpointed rarely during the run and synced at its end
+(:meth:`content.catalog.Catalog.bulk_writes`).
 """
 
 from __future__ import annotations

@@ -77,3 +77,24 @@ def test_status_and_origin_are_constrained(tmp_path):
         raise AssertionError("an unknown status was accepted")
     assert catalog.count_books() == 0
     catalog.close()
+
+
+def test_bulk_writes_let_the_log_grow_then_checkpoint_and_restore(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    wal = tmp_path / "catalog.sqlite3-wal"
+    conn = catalog.db.conn
+    with catalog.write() as db:
+        db.execute("CREATE TABLE bulk (data BLOB)")
+    with catalog.bulk_writes():
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 8192
+        for _ in range(24):  # 24 transactions of 256 KB: 6 MB, more than the default 1,000 pages
+            with catalog.write() as db:
+                db.execute("INSERT INTO bulk VALUES (randomblob(262144))")
+        assert wal.stat().st_size > 1000 * 4096  # no automatic checkpoint cut it short
+    # the checkpoint at the end copied the data into the database file itself
+    assert (tmp_path / "catalog.sqlite3").stat().st_size > 24 * 262144
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    other = Catalog(tmp_path / "catalog.sqlite3")
+    assert other.db.execute("SELECT count(*) FROM bulk").fetchone()[0] == 24
+    other.close()
+    catalog.close()
