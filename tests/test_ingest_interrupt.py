@@ -114,7 +114,7 @@ def test_stick_pulled_mid_run(library, shelf, tmp_path, seed):
     _assert_resumed(library, source, len(report.imported))
 
 
-@pytest.mark.parametrize("reader_processes", [0, 1])
+@pytest.mark.parametrize("reader_processes", [0, 1, 2])
 def test_a_book_whose_file_vanishes_mid_import_is_not_blamed(library, shelf, tmp_path, reader_processes):
     """The stick goes at a known point: after book 4 was hashed (and perhaps read), before it is stored.
 
