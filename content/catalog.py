@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from sqlite_utils import Database
 
 from content.errors import CatalogError
 from content.migrations import apply_migrations
+from content.store import fsync_path
 
 __all__ = [
     "Catalog",
@@ -206,20 +206,11 @@ class Catalog:
             conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_CHECKPOINT_PAGES}")
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                self._sync_wal()
+                fsync_path(f"{self.path}-wal")  # every commit in the log survives a power cut
+            except FileNotFoundError:  # no log: nothing was written since the last full checkpoint
+                pass
             except (sqlite3.Error, OSError) as error:  # the next checkpoint will do it
                 log.warning("checkpoint after bulk writes failed: %s", error)
-
-    def _sync_wal(self) -> None:
-        """fsync the write-ahead log: every commit written to it so far survives a power cut."""
-        try:
-            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
-        except FileNotFoundError:  # nothing written since the last full checkpoint
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     # -- reading -----------------------------------------------------------
 

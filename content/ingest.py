@@ -337,25 +337,26 @@ class _Importer:
 
     # -- one book ----------------------------------------------------------
 
-    def check_size(self, path: Path) -> None:
-        """Reject empty files and files over the size cap before reading them."""
+    def check_size(self, path: Path) -> int:
+        """The file's size; RejectedFile for an empty file or one over the size cap."""
         size = path.stat().st_size
         if size == 0:
             raise RejectedFile("empty file (0 bytes)")
         cap = self.limits["max_file_bytes"]
         if size > cap:
             raise RejectedFile(f"file too large ({size // 2**20} MB; the limit is {cap // 2**20} MB)")
+        return size
 
     def start_job(self, kind: str, path: Path) -> _Job:
         """Check and hash one EPUB/PDF; unless it is a duplicate or unreadable, start reading it."""
         job = _Job(kind, path)
         try:
-            self.check_size(path)
+            size = self.check_size(path)
             job.sha = sha256_of_file(path)
             job.duplicate = self.existing_book([job.sha])
             if job.duplicate is None:
                 job.read = self.reader.submit(kind, path, book_id_for([job.sha]),
-                                              self.limits["max_uncompressed_bytes"])
+                                              self.limits["max_uncompressed_bytes"], size)
         except FileVerdict as verdict:
             job.failure = (verdict.verdict, verdict.reason)
         except OSError as error:

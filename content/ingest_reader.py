@@ -280,10 +280,13 @@ class BookReader:
         self.submitted = 0
         self.silent_deaths = 0  # children that died before answering anything, in a row
 
-    def submit(self, kind: str, path: Path, book_id: str, max_uncompressed: int) -> Callable[[], ReadResult]:
-        """Start reading a book; return a function that waits for and returns the result.
+    def submit(self, kind: str, path: Path, book_id: str, max_uncompressed: int,
+               size: int) -> Callable[[], ReadResult]:
+        """Start reading a book of ``size`` bytes; return a function that waits for and returns the result.
 
-        Results must be taken in the order the books were submitted.
+        Results must be taken in the order the books were submitted. A child
+        gets :attr:`seconds`, plus :data:`READ_SECONDS_PER_MB` for each MB of
+        ``size``, to answer.
         """
         arguments = (kind, path, book_id, max_uncompressed)
         if self.in_line:
@@ -293,14 +296,17 @@ class BookReader:
         child = self.children[slot]
         child.waiting.append(arguments)
         child.send(arguments)
-        return lambda: self._receive(slot, arguments)
+        seconds = self.seconds + READ_SECONDS_PER_MB * size / 2**20
+        return lambda: self._receive(slot, arguments, seconds)
 
-    def _receive(self, slot: int, arguments: tuple) -> ReadResult:
-        """The result for ``arguments``, the oldest request of child ``slot``; see the module docstring."""
+    def _receive(self, slot: int, arguments: tuple, seconds: float) -> ReadResult:
+        """The result for ``arguments``, the oldest request of child ``slot``, within ``seconds``.
+
+        See the module docstring for what happens when the child dies or takes too long.
+        """
         deaths = 0
         while not self.in_line:
             child = self.children[slot]
-            seconds = self.seconds_for(arguments[1])
             result = child.load(seconds)
             if result is not None:
                 self.silent_deaths = 0
@@ -323,14 +329,6 @@ class BookReader:
                 return ReadResult(verdict="rejected", reason="reading this file crashed the reader (out of memory?)")
             self._restart(slot)  # this request and those behind it, once more
         return read_book(*arguments)
-
-    def seconds_for(self, path: Path) -> float:
-        """How long a child may read ``path``: :attr:`seconds`, and more for a big file."""
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        return self.seconds + READ_SECONDS_PER_MB * size / 2**20
 
     def _note_death(self, child: _Child, arguments: tuple) -> None:
         """Count a dead child; after three fresh ones in a row died silent, read in-line from now on."""

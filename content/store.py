@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from content.errors import HashMismatch, StoreError
 
-__all__ = ["ContentStore", "is_sha256", "sha256_of_file", "writer_lock", "WriterBusy"]
+__all__ = ["ContentStore", "fsync_path", "is_sha256", "sha256_of_file", "writer_lock", "WriterBusy"]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    """Flush a directory entry (a rename) to disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def fsync_path(path: Path | str) -> None:
+    """Flush a file, or a directory's entries (a rename), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -165,7 +165,7 @@ class ContentStore:
             return  # identical content is already stored
         final.parent.mkdir(exist_ok=True)
         os.rename(part, final)
-        _fsync_dir(final.parent)
+        fsync_path(final.parent)
 
     def remove(self, sha256: str) -> None:
         """Delete a stored file (the caller has removed its rows first)."""

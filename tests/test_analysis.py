@@ -20,6 +20,9 @@ from content.search.analysis import (
     word_char_class,
 )
 
+# The reference for index_streams: every token from tokenize(), one by one.
+word_by_word_streams = analysis._word_by_word_streams
+
 
 def folded(text):
     """The folded tokens of ``text``."""
@@ -29,17 +32,6 @@ def folded(text):
 def exact(text):
     """The exact tokens of ``text``."""
     return [token.exact for token in tokenize(text)]
-
-
-def word_by_word_streams(text):
-    """:func:`index_streams` as the tokens of :func:`tokenize` give it, one by one."""
-    folded_out, exact_out = [], []
-    for token in tokenize(text):
-        folded_out.append(token.folded)
-        folded_out.extend(token.grams)
-        if token.exact != token.folded:
-            exact_out.append(token.exact)
-    return " ".join(folded_out), " ".join(exact_out)
 
 
 def test_decomposed_input_gives_the_same_words_as_composed():

@@ -51,7 +51,7 @@ from mutagen.oggvorbis import OggVorbis
 from content.errors import RejectedFile, SkippedFile
 from content.metadata import clean_book, clean_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
-from content.readers.mp4_chapters import read_chapter_track
+from content.readers.mp4_chapters import read_chapter_track, top_level_boxes_overrun
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "read_audio", "group_audiobooks"]
 
@@ -360,30 +360,12 @@ def _open(path: Path) -> Any:
     return audio
 
 
-def _mp4_truncated(path: Path) -> bool:
-    """Whether the top-level MP4 atoms claim more bytes than the file has."""
-    with open(path, "rb") as fileobj:
-        size, offset = fileobj.seek(0, 2), 0
-        while offset + 8 <= size:
-            fileobj.seek(offset)
-            header = fileobj.read(16)
-            length = struct.unpack(">I", header[:4])[0]
-            if length == 1 and len(header) == 16:
-                length = struct.unpack(">Q", header[8:16])[0]
-            if length == 0:  # "to the end of the file"
-                return False
-            if length < 8:
-                return True
-            offset += length
-        return offset > size
-
-
 def _duration(path: Path, audio: Any) -> float:
     """The file's duration in seconds, checked; RejectedFile when it has no audio or is cut."""
     if isinstance(audio, MP3):
         seconds = _mp3_duration(path)
     else:
-        if isinstance(audio, MP4) and _mp4_truncated(path):
+        if isinstance(audio, MP4) and top_level_boxes_overrun(path):
             raise RejectedFile(f"truncated: the {_kind(path) or 'M4A'} file is shorter than its header says")
         seconds = float(audio.info.length or 0.0)
     if not math.isfinite(seconds) or seconds <= 0:

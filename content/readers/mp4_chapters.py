@@ -20,11 +20,15 @@ read up to :data:`MAX_TITLE_BYTES`.
 
 Errors: a damaged chapter track (a box whose size runs past its parent or
 the file, a count bigger than its table, a sample past the end of the
-file, tables that disagree) raises ``_DamagedChapterTrack`` (a
+file, tables that disagree) raises ``_DamagedBoxes`` (a
 ``ValueError``) inside this module. :func:`read_chapter_track` logs it at
 info level and returns no chapters: a file that plays is never rejected
 for its chapter track. A title whose length prefix claims more bytes than
 its sample holds is read as empty, and the chapter is kept.
+
+The same box walk tells :mod:`content.readers.audio` whether a file's
+top-level boxes run past its end (:func:`top_level_boxes_overrun`: a cut-off
+download).
 
 The edit list (``elst``) of the chapter track is not applied. Writers
 start its first sample at 0 (ffmpeg stretches the first chapter back to 0).
@@ -33,6 +37,7 @@ start its first sample at 0 (ffmpeg stretches the first chapter back to 0).
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import struct
 from collections.abc import Iterator
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["MAX_CHAPTERS", "MAX_TITLE_BYTES", "read_chapter_track"]
+__all__ = ["MAX_CHAPTERS", "MAX_TITLE_BYTES", "read_chapter_track", "top_level_boxes_overrun"]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +56,8 @@ MAX_REFERENCES = 64  # track IDs read from one chap reference
 CHAPTER_HANDLERS = (b"text", b"sbtl")
 
 
-class _DamagedChapterTrack(ValueError):
-    """The chapter track, or a box on the way to it, contradicts itself or the file."""
+class _DamagedBoxes(ValueError):
+    """Boxes contradict themselves or the file: a box on the way to the chapter track, or the track."""
 
 
 @dataclass(frozen=True)
@@ -87,15 +92,16 @@ class _BoxReader:
         """The file itself, as the box that holds the top-level boxes."""
         return _Box(b"", 0, self.size)
 
-    def children(self, parent: _Box) -> Iterator[_Box]:
-        """The boxes inside ``parent``, in order; a size that lies raises _DamagedChapterTrack.
+    def children(self, parent: _Box, limit: int | None = MAX_CHILDREN) -> Iterator[_Box]:
+        """The boxes inside ``parent``, in order; a size that lies raises _DamagedBoxes.
 
         A size of 0 means "to the end of the file" (which must then be the
         parent's end too), 1 a 64-bit size after the type. Fewer than 8 bytes
-        left at the end of the parent are padding.
+        left at the end of the parent are padding. More than ``limit`` boxes
+        (None: no limit) is damage too.
         """
         offset = parent.start
-        for _ in range(MAX_CHILDREN):
+        for _ in range(limit) if limit is not None else itertools.count():
             if offset + 8 > parent.end:
                 return
             header = self.read_at(offset, min(16, parent.end - offset))
@@ -103,36 +109,51 @@ class _BoxReader:
             header_size = 8
             if size == 1:
                 if len(header) < 16:
-                    raise _DamagedChapterTrack(f"box {kind!r} at {offset} is cut in its 64-bit size")
+                    raise _DamagedBoxes(f"box {kind!r} at {offset} is cut in its 64-bit size")
                 size, header_size = struct.unpack(">Q", header[8:16])[0], 16
             elif size == 0:
                 size = self.size - offset
             if size < header_size or offset + size > parent.end:
-                raise _DamagedChapterTrack(f"box {kind!r} at {offset} claims {size} bytes: "
+                raise _DamagedBoxes(f"box {kind!r} at {offset} claims {size} bytes: "
                                            f"not within its parent ({parent.start}-{parent.end})")
             yield _Box(kind, offset + header_size, offset + size)
             offset += size
-        raise _DamagedChapterTrack(f"more than {MAX_CHILDREN} boxes in {parent.kind!r}")
+        raise _DamagedBoxes(f"more than {MAX_CHILDREN} boxes in {parent.kind!r}")
 
     def child(self, parent: _Box, kind: bytes) -> _Box | None:
         """The first box of type ``kind`` inside ``parent``, or None."""
         return next((box for box in self.children(parent) if box.kind == kind), None)
 
     def read(self, box: _Box, length: int, at: int = 0) -> bytes:
-        """``length`` bytes of ``box``'s payload from ``at``; _DamagedChapterTrack if the box is shorter."""
+        """``length`` bytes of ``box``'s payload from ``at``; _DamagedBoxes if the box is shorter."""
         if box.start + at + length > box.end:
-            raise _DamagedChapterTrack(f"box {box.kind!r} is too short: {at + length} bytes needed")
+            raise _DamagedBoxes(f"box {box.kind!r} is too short: {at + length} bytes needed")
         return self.read_at(box.start + at, length)
 
     def read_at(self, offset: int, length: int) -> bytes:
-        """``length`` bytes of the file at ``offset``; _DamagedChapterTrack past its end."""
+        """``length`` bytes of the file at ``offset``; _DamagedBoxes past its end."""
         if offset + length > self.size:
-            raise _DamagedChapterTrack(f"{length} bytes at {offset} are past the end of the file ({self.size})")
+            raise _DamagedBoxes(f"{length} bytes at {offset} are past the end of the file ({self.size})")
         self.fileobj.seek(offset)
         data = self.fileobj.read(length)
         if len(data) < length:  # the file shrank while it was being read
-            raise _DamagedChapterTrack(f"the file ends at {offset + len(data)}")
+            raise _DamagedBoxes(f"the file ends at {offset + len(data)}")
         return data
+
+
+def top_level_boxes_overrun(path: Path) -> bool:
+    """Whether the file's top-level boxes claim more bytes than it has (a cut-off download).
+
+    Every top-level box is walked: a fragmented file has thousands.
+    """
+    with open(path, "rb") as fileobj:
+        reader = _BoxReader(fileobj)
+        try:
+            for _ in reader.children(reader.whole_file(), limit=None):
+                pass
+        except _DamagedBoxes:
+            return True
+    return False
 
 
 def read_chapter_track(path: Path) -> list[tuple[float, str]]:
@@ -145,7 +166,7 @@ def read_chapter_track(path: Path) -> list[tuple[float, str]]:
     try:
         with open(path, "rb") as fileobj:
             return _read_chapters(_BoxReader(fileobj))
-    except _DamagedChapterTrack as error:
+    except _DamagedBoxes as error:
         log.info("ignoring the damaged chapter track of %s: %s", path, error)
         return []
 
@@ -220,7 +241,7 @@ def _find_chapter_track(tracks: list[_Track]) -> _Track | None:
 def _chapters(reader: _BoxReader, track: _Track) -> list[tuple[float, str]]:
     """(start in seconds, title) of each sample of a chapter track."""
     if track.timescale == 0 or track.sample_table is None:
-        raise _DamagedChapterTrack("the chapter track has no timescale or no sample table")
+        raise _DamagedBoxes("the chapter track has no timescale or no sample table")
     tables = {box.kind: box for box in reader.children(track.sample_table)}
     sizes = _sample_sizes(reader, _table(tables, b"stsz"))
     starts = _sample_starts(_entries(reader, _table(tables, b"stts"), "II"), len(sizes))
@@ -234,9 +255,9 @@ def _chapters(reader: _BoxReader, track: _Track) -> list[tuple[float, str]]:
 
 
 def _table(tables: dict[bytes, _Box], kind: bytes) -> _Box:
-    """The sample-table box of type ``kind``; _DamagedChapterTrack if the chapter track lacks it."""
+    """The sample-table box of type ``kind``; _DamagedBoxes if the chapter track lacks it."""
     if kind not in tables:
-        raise _DamagedChapterTrack(f"the chapter track has no {kind!r} box")
+        raise _DamagedBoxes(f"the chapter track has no {kind!r} box")
     return tables[kind]
 
 
@@ -244,7 +265,7 @@ def _count(reader: _BoxReader, box: _Box, at: int) -> int:
     """The 32-bit entry count at ``at`` of a sample-table box, at most MAX_CHAPTERS."""
     count = _uint32(reader.read(box, 4, at))
     if count > MAX_CHAPTERS:
-        raise _DamagedChapterTrack(f"{box.kind!r} claims {count} entries (at most {MAX_CHAPTERS} are read)")
+        raise _DamagedBoxes(f"{box.kind!r} claims {count} entries (at most {MAX_CHAPTERS} are read)")
     return count
 
 
@@ -276,7 +297,7 @@ def _sample_starts(runs: list[tuple[int, ...]], count: int) -> list[int]:
         starts.extend(time + duration * index for index in range(taken))
         time += duration * taken
     if len(starts) < count:
-        raise _DamagedChapterTrack(f"stts gives the times of {len(starts)} samples out of {count}")
+        raise _DamagedBoxes(f"stts gives the times of {len(starts)} samples out of {count}")
     return starts
 
 
@@ -296,14 +317,14 @@ def _sample_offsets(chunk_offsets: list[int], runs: list[tuple[int, ...]], sizes
             offsets.append(offset)
             offset += size
     if len(offsets) < len(sizes):
-        raise _DamagedChapterTrack(f"stsc and stco place {len(offsets)} samples out of {len(sizes)}")
+        raise _DamagedBoxes(f"stsc and stco place {len(offsets)} samples out of {len(sizes)}")
     return offsets
 
 
 def _title(reader: _BoxReader, offset: int, size: int) -> str:
     """The title in the chapter sample of ``size`` bytes at ``offset`` ('' if it holds none)."""
     if offset + size > reader.size:
-        raise _DamagedChapterTrack(f"a chapter sample at {offset} runs past the end of the file")
+        raise _DamagedBoxes(f"a chapter sample at {offset} runs past the end of the file")
     head = reader.read_at(offset, min(size, 2 + MAX_TITLE_BYTES))
     if len(head) < 2:
         return ""
