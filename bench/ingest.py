@@ -329,7 +329,7 @@ def profile(source: Path) -> None:
     import cProfile
     import pstats
 
-    from content.ingest import import_paths
+    from content.ingest.run import import_paths
     from content.library import Library
 
     with tempfile.TemporaryDirectory(prefix="readpoint-bench-") as tmp:

@@ -27,7 +27,7 @@ TARGETS = {"home": 500, "chapter": 200}
 def build_library(data_dir: Path, source: Path, books: int = 40) -> dict[str, str]:
     """Generate and import the benchmark library; return the phone test library's ids."""
     from content.library import Library
-    from content.ingest import import_paths
+    from content.ingest.run import import_paths
     from tests.media import make_epub
     from tests.phone_library import build_phone_library
 

@@ -11,10 +11,10 @@ The tree (classes defined beside the code that raises them are named with their 
     │   ├── RejectedFile         the file is broken, hostile or protected: "rejected"
     │   │   └── readers.archive.DamagedMember   a zip member fails its checks while read
     │   └── SkippedFile          the file is not a kind of book we load: "skipped"
-    ├── ingest.StorageFull       the box's disk is full or read-only: the import run stops
-    ├── usb.SourceGone           the stick or folder being imported disappeared mid-run
-    ├── thumbnails.ThumbnailError   a cover image cannot be made into a thumbnail
-    ├── chapter_html.ChapterUnavailable   a stored EPUB chapter cannot be rendered
+    ├── ingest.run.StorageFull       the box's disk is full or read-only: the import run stops
+    ├── ingest.usb.SourceGone           the stick or folder being imported disappeared mid-run
+    ├── ingest.thumbnails.ThumbnailError   a cover image cannot be made into a thumbnail
+    ├── html.chapters.ChapterUnavailable   a stored EPUB chapter cannot be rendered
     └── SearchError              a search engine failed (queries never raise on bad syntax)
 
 Only ``FileVerdict`` subclasses carry text that is shown to a librarian; the

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 
 from flask import current_app
 
-from content.chapter_html import RenderedChapter
+from content.html.chapters import RenderedChapter
 
 __all__ = ["ChapterCache", "chapter_cache"]
 

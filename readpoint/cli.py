@@ -123,8 +123,8 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
     (a USB stick pulled, the box's storage full: run it again to resume),
     2 on a usage error.
     """
-    from content.ingest import import_paths
-    from content.usb import find_usb_sources
+    from content.ingest.run import import_paths
+    from content.ingest.usb import find_usb_sources
 
     library, settings = _open(data_dir)
     sources = list(paths)

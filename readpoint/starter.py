@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import content
-from content.ingest import ImportReport, import_paths
+from content.ingest.run import ImportReport, import_paths
 from content.library import Library
 
 __all__ = ["STARTER_DIR", "load_starter_if_empty"]

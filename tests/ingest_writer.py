@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from content.library import Library
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from tests.media import make_epub, make_jpeg, make_mp3, make_pdf, make_png
 
 __all__ = ["HOSTILE_CHAPTER", "build_phone_library", "long_chapter"]

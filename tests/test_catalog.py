@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from content.catalog import Catalog, book_id_for, connect
-from content.migrations import MIGRATIONS, pending_migrations
+from content.catalog.migrations import MIGRATIONS, pending_migrations
 
 
 def test_migrations_on_fresh_database_and_rerun(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests of content.html_text.html_to_text against the html.parser extractor it replaced.
+"""Tests of content.html.text.html_to_text against the html.parser extractor it replaced.
 
 The reference below is the extractor html_to_text used to be (html.parser and a
 handler per tag, then the split-and-join spacing). The new scanner must give the
@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from content.html_text import html_to_text
+from content.html.text import html_to_text
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote br caption dd div dl dt figcaption figure footer form h1 h2 h3 "

@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from content.library import Library
 from tests.conftest import REPO
 from tests.media import make_epub, make_mp3, make_pdf
@@ -174,12 +174,12 @@ def test_audiobook_genre_becomes_its_category(library, tmp_path):
 
 def test_a_bug_in_grouping_one_audio_folder_rejects_only_that_folder(library, stick, tmp_path, monkeypatch):
     """Fault injection: grouping raising on one folder must not abort the run (or the other folder)."""
-    import content.ingest
+    import content.ingest.run
 
     other = stick / "audio" / "khac"
     other.mkdir()
     make_mp3(other / "1.mp3", seconds=1.0, title="Bài 1", album="Nghe khác", track=1)
-    real = content.ingest.group_audiobooks
+    real = content.ingest.run.group_audiobooks
 
     def fails_on_truyen(readable):
         """Raise for the "truyen" folder, group the others normally."""
@@ -187,7 +187,7 @@ def test_a_bug_in_grouping_one_audio_folder_rejects_only_that_folder(library, st
             raise KeyError("a tag this code did not expect")
         return real(readable)
 
-    monkeypatch.setattr(content.ingest, "group_audiobooks", fails_on_truyen)
+    monkeypatch.setattr(content.ingest.run, "group_audiobooks", fails_on_truyen)
     report = import_paths(library, [stick])
     rejected = {e["path"].rsplit("/", 1)[-1]: e["reason"] for e in report.rejected}
     assert rejected["a.mp3"] == rejected["b.mp3"] == "could not be read as audio (KeyError)"

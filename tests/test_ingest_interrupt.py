@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from content.library import Library
 from tests.conftest import REPO
 from tests.media import make_epub

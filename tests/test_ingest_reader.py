@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from content.ingest import READER_PROCESS_MIN_BOOKS, import_paths
+from content.ingest.run import READER_PROCESS_MIN_BOOKS, import_paths
 from content.library import Library
 from tests.conftest import REPO
 from tests.media import make_epub, make_jpeg, make_pdf
@@ -31,7 +31,7 @@ def _reader_children(pid: int | str = "self") -> list[int]:
     readers = []
     for child in _children(pid):
         try:
-            if b"content.ingest_reader" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"content.ingest.reader" in Path(f"/proc/{child}/cmdline").read_bytes():
                 readers.append(child)
         except FileNotFoundError:
             continue

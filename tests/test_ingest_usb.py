@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from content.ingest import import_paths
-from content.usb import find_usb_sources
+from content.ingest.run import import_paths
+from content.ingest.usb import find_usb_sources
 from tests.conftest import REPO
 from tests.media import make_epub, make_pdf
 

@@ -1,4 +1,4 @@
-"""Tests of content.metadata: text clean-up, language guessing and clean_book."""
+"""Tests of content.ingest.metadata: text clean-up, language guessing and clean_book."""
 
 import unicodedata
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from content.errors import RejectedFile
-from content.metadata import (
+from content.ingest.metadata import (
     clean_book,
     clean_date,
     clean_description,
@@ -143,7 +143,7 @@ def _old_normalize_spacing(text: str, separator: str) -> str:
     """The regular-expression spacing this module used before split-and-join (the reference)."""
     import re
 
-    from content.html_text import _INVISIBLE
+    from content.html.text import _INVISIBLE
 
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\r", "\n"))
     lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
@@ -151,7 +151,7 @@ def _old_normalize_spacing(text: str, separator: str) -> str:
 
 
 def test_spacing_collapses_every_unicode_space_as_before():
-    from content.html_text import normalize_spacing
+    from content.html.text import normalize_spacing
 
     spaces = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
     samples = [
@@ -171,7 +171,7 @@ def test_spacing_collapses_every_unicode_space_as_before():
 def test_printable_characters_are_neither_spaces_nor_invisible():
     # normalize_spacing only trims a printable line without a double space, which is
     # right only while no printable character but " " is a space or an invisible one.
-    from content.html_text import _INVISIBLE
+    from content.html.text import _INVISIBLE
 
     printable = "".join(char for char in map(chr, range(0x110000)) if char.isprintable() and char != " ")
     assert not _INVISIBLE.search(printable)

@@ -335,7 +335,7 @@ def test_pages_are_kept_until_the_catalog_changes(site, client):
 
 def test_chapters_inside_one_audio_file_start_at_their_time(app, tmp_path):
     """An M4B's chapters are one file; each chapter link starts the player at its own second."""
-    from content.ingest import import_paths
+    from content.ingest.run import import_paths
     from tests.media import make_m4b
 
     make_m4b(tmp_path / "truyen.m4b", [("Mở đầu", 1.5), ("Giữa", 1.5), ("Kết", 1.0)], title="Truyện ngắn")

@@ -15,7 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from readpoint.http_files import parse_range
 from tests.conftest import REPO
 from tests.media import make_epub, make_mp3, make_pdf

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from content.errors import FileVerdict, RejectedFile, SkippedFile
-from content.ingest import import_paths
+from content.ingest.run import import_paths
 from content.library import Library
 from content.readers.audio import AudioInfo, group_audiobooks, read_audio
 from content.readers.mp4_chapters import read_chapter_track

@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 import pytest
 
-from content.chapter_html import ChapterUnavailable, read_resource, render_chapter
+from content.html.chapters import ChapterUnavailable, read_resource, render_chapter
 from content.errors import RejectedFile
-from content.html_parts import ids_in, split_html
-from content.sanitise import is_local_url, sanitise_html
+from content.html.parts import ids_in, split_html
+from content.html.sanitise import is_local_url, sanitise_html
 from tests.media import make_epub, make_png, write_raw_zip
 from tests.phone_library import HOSTILE_CHAPTER, long_chapter
 

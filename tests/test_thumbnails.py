@@ -1,4 +1,4 @@
-"""Tests of content.thumbnails: small JPEGs from covers, generated placeholders, bombs refused."""
+"""Tests of content.ingest.thumbnails: small JPEGs from covers, generated placeholders, bombs refused."""
 
 import io
 import struct
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from content.errors import ContentError
-from content.thumbnails import ThumbnailError, make_thumbnail, placeholder_thumbnail
+from content.ingest.thumbnails import ThumbnailError, make_thumbnail, placeholder_thumbnail
 from tests.media import make_jpeg, make_png
 
 

@@ -13,7 +13,7 @@ A reader never touches the catalog or the store. Whatever makes a file
 unusable becomes a :class:`~content.errors.RejectedFile` or
 :class:`~content.errors.SkippedFile` with a reason for librarians. The EPUB
 and PDF readers and :func:`~content.readers.audio.group_audiobooks` return
-books already passed through :func:`content.metadata.clean_book`.
+books already passed through :func:`content.ingest.metadata.clean_book`.
 
 Nothing is imported here, so that the web app can use ``archive`` without
 loading ebooklib, pypdf and mutagen.

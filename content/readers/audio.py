@@ -49,7 +49,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
 from content.errors import RejectedFile, SkippedFile
-from content.metadata import clean_book, clean_text
+from content.ingest.metadata import clean_book, clean_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
 from content.readers.mp4_chapters import read_chapter_track, top_level_boxes_overrun
 

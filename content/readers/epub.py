@@ -38,7 +38,7 @@ from ebooklib import epub as ebooklib_epub
 from lxml import etree
 
 from content.errors import RejectedFile
-from content.metadata import clean_book, clean_text, decode_markup, html_to_text
+from content.ingest.metadata import clean_book, clean_text, decode_markup, html_to_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
 from content.readers.archive import DEFAULT_MAX_UNCOMPRESSED, DamagedMember, SafeZip, join_member_path, open_safe_zip
 

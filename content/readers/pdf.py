@@ -29,7 +29,7 @@ from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import IndirectObject
 
 from content.errors import RejectedFile
-from content.metadata import clean_book, clean_paragraphs, clean_text
+from content.ingest.metadata import clean_book, clean_paragraphs, clean_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
 
 __all__ = ["PDF_MEDIA_TYPE", "MAX_TEXT_PAGES", "MAX_PAGES", "read_pdf"]

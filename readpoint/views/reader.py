@@ -18,7 +18,7 @@ import logging
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from content.chapter_html import ChapterUnavailable, RenderedChapter, read_resource, render_chapter
+from content.html.chapters import ChapterUnavailable, RenderedChapter, read_resource, render_chapter
 from content.errors import ContentError
 from readpoint.chapter_cache import ChapterCache, chapter_cache
 from readpoint.fragment_cache import FragmentCache, page_key

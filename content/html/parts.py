@@ -2,7 +2,7 @@
 
 Some EPUBs hold a whole book in one spine document; one page of 1 MB is too
 much for a cheap phone on the box's Wi-Fi. :func:`split_html` cuts the
-fragment written by :func:`content.sanitise.sanitise_html` (well-formed,
+fragment written by :func:`content.html.sanitise.sanitise_html` (well-formed,
 ``<`` in text escaped, only allow-listed tags) between sibling elements, never
 inside a paragraph, list or table: the containers that are open at a cut
 (``div``, ``section``...) are closed at the end of one part and opened again,

@@ -4,7 +4,7 @@
 Python 3.11's ``html.parser`` did (the parser it replaced, several times
 slower), drops scripts, styles and the head, decodes entities and keeps one
 paragraph per block element. :func:`normalize_spacing` is the clean-up every
-text of :mod:`content.metadata` goes through: NFC, no invisible characters,
+text of :mod:`content.ingest.metadata` goes through: NFC, no invisible characters,
 single spaces.
 """
 

@@ -4,7 +4,7 @@ The part of importing an EPUB or PDF that needs neither catalog nor store is
 :func:`read_book`: parse the file with its reader, clean the metadata, refuse
 an absurd title, render the phone thumbnail, and analyse the chapter texts for
 search (the costliest step of all for a long book). :class:`BookReader` runs it
-either in-line or in child processes (``python -m content.ingest_reader``,
+either in-line or in child processes (``python -m content.ingest.reader``,
 niced), so that on a machine with two or more cores reading the next books
 overlaps storing and indexing the current one (:mod:`content.ingest` keeps a
 few books in flight and takes their results in file order).
@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from content.errors import ContentError, FileVerdict, RejectedFile
-from content.metadata import clean_book
+from content.ingest.metadata import clean_book
 from content.parsed import ParsedBook
 from content.readers.epub import read_epub
 from content.search.analysis import index_streams
-from content.thumbnails import make_thumbnail, placeholder_thumbnail
+from content.ingest.thumbnails import make_thumbnail, placeholder_thumbnail
 
 __all__ = ["MAX_TITLE", "ReadResult", "BookReader", "read_book", "prepare_book", "read_error_reason"]
 
@@ -157,7 +157,7 @@ def serve_reads(requests: BinaryIO, results: BinaryIO, collector: _Collector) ->
 
 
 def main(argv: list[str]) -> None:
-    """Run as the reader process: ``python -m content.ingest_reader LOG_LEVEL``."""
+    """Run as the reader process: ``python -m content.ingest.reader LOG_LEVEL``."""
     os.nice(READER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle
     collector = _Collector()
@@ -179,11 +179,11 @@ class _Child:
     def __init__(self) -> None:
         """Start the process: it finds this checkout's packages first, and logs at our level."""
         env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         level = logging.getLogger().getEffectiveLevel()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "content.ingest_reader", str(level)],
+            [sys.executable, "-m", "content.ingest.reader", str(level)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )
         self.waiting: deque[tuple] = deque()
@@ -357,7 +357,7 @@ class BookReader:
 
 
 if __name__ == "__main__":
-    # Run the module under its own name, so results pickle as content.ingest_reader.ReadResult.
-    from content.ingest_reader import main as reader_main
+    # Run the module under its own name, so results pickle as content.ingest.reader.ReadResult.
+    from content.ingest.reader import main as reader_main
 
     reader_main(sys.argv[1:])

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from content.errors import CatalogError
-from content.migrations import apply_migrations
+from content.catalog.migrations import apply_migrations
 from content.store import fsync_path
 
 __all__ = [

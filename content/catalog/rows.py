@@ -12,7 +12,7 @@ import os
 import unicodedata
 from pathlib import Path
 
-from content.categories import fold_label
+from content.catalog.categories import fold_label
 from content.parsed import ParsedBook, ParsedFile
 
 __all__ = ["book_row", "chapter_rows", "cover_row", "display_text", "file_row", "sort_title", "image_media_type"]

@@ -11,7 +11,7 @@ and refuses absurd metadata (a title over 1,000 characters) with
 :class:`~content.errors.RejectedFile`.
 
 Only the standard library is used here. Chapter markup becomes text in
-:mod:`content.html_text` (:func:`html_to_text` is re-exported here).
+:mod:`content.html.text` (:func:`html_to_text` is re-exported here).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 import unicodedata
 
 from content.errors import RejectedFile
-from content.html_text import html_to_text, normalize_spacing
+from content.html.text import html_to_text, normalize_spacing
 from content.parsed import ParsedBook, ParsedChapter
 
 __all__ = [

@@ -6,8 +6,8 @@ accepted books, but the checks are cheap and a stored file is still input),
 keeps the ``<body>``'s content, repairs what HTML parsers misread in XHTML
 (self-closed ``<a id="x"/>``, ``xml:lang``, SVG cover images), rewrites
 links and image sources with the caller's URL builders, sanitises it
-(:mod:`content.sanitise`) and cuts it into phone-sized parts
-(:mod:`content.html_parts`). The book's CSS is dropped: the reader uses ours.
+(:mod:`content.html.sanitise`) and cuts it into phone-sized parts
+(:mod:`content.html.parts`). The book's CSS is dropped: the reader uses ours.
 
 :func:`read_resource` returns an image inside the EPUB with its media type;
 nothing else in the archive (scripts, CSS, fonts, HTML) is ever served.
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from content.errors import ContentError
-from content.html_parts import DEFAULT_PART_BYTES, ids_in, split_html
-from content.metadata import decode_markup
+from content.html.parts import DEFAULT_PART_BYTES, ids_in, split_html
+from content.ingest.metadata import decode_markup
 from content.readers.archive import SafeZip, join_member_path, open_safe_zip
-from content.sanitise import ID_PREFIX, sanitise_html
+from content.html.sanitise import ID_PREFIX, sanitise_html
 
 __all__ = ["ChapterUnavailable", "RenderedChapter", "render_chapter", "read_resource", "IMAGE_TYPES"]
 
@@ -111,7 +111,7 @@ class _Links:
         return self.archive.resolve(path) if path else None
 
     def __call__(self, tag: str, attribute: str, value: str) -> str | None:
-        """The URL to write for ``value`` (see :data:`content.sanitise.UrlRewriter`)."""
+        """The URL to write for ``value`` (see :data:`content.html.sanitise.UrlRewriter`)."""
         fragment = value.partition("#")[2]
         anchor = ID_PREFIX + fragment if fragment else ""
         if value.startswith("#"):

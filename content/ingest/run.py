@@ -23,7 +23,7 @@ the next run, which holds the same writer lock, marks it ``interrupted``.
 
 Speed: reading an EPUB or PDF (parsing, text, thumbnail, analysing the text for
 search) needs no catalog, so on a machine with two or more cores it runs a few
-books ahead in reader processes (:mod:`content.ingest_reader`) while this process
+books ahead in reader processes (:mod:`content.ingest.reader`) while this process
 hashes, stores, records and indexes in file order. Each book still gets its own
 transaction, committed only after its files are fsynced in the store; the
 write-ahead log is checkpointed rarely during the run and synced at its end
@@ -43,11 +43,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from content.book_rows import book_row, chapter_rows, cover_row, display_text, file_row
+from content.catalog.rows import book_row, chapter_rows, cover_row, display_text, file_row
 from content.catalog import book_id_for, now_iso
-from content.categories import categories_for
+from content.catalog.categories import categories_for
 from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
-from content.ingest_reader import (
+from content.ingest.reader import (
     MAX_TITLE,
     READ_SECONDS,
     BookReader,
@@ -58,7 +58,7 @@ from content.ingest_reader import (
 from content.parsed import ParsedBook
 from content.readers.audio import group_audiobooks, read_audio
 from content.store import sha256_of_file, writer_lock
-from content.usb import SourceGone, SourceWatch, scan_paths
+from content.ingest.usb import SourceGone, SourceWatch, scan_paths
 
 __all__ = [
     "ImportReport",
@@ -226,7 +226,7 @@ class _Importer:
         """How many child processes read EPUBs and PDFs ahead (0: read them here).
 
         ``kinds`` are the groups' kinds. A PDF always gets one, for its time limit
-        (see :mod:`content.ingest_reader`).
+        (see :mod:`content.ingest.reader`).
         """
         wanted = self.limits.get("reader_processes")
         if wanted is not None:

@@ -1,0 +1,12 @@
+"""The catalog: the SQLite database of one data directory and what owns each of its tables.
+
+- :mod:`content.catalog.database`: connections, transactions, reading books (:class:`Catalog`)
+- :mod:`content.catalog.migrations`: the schema, as named migrations
+- :mod:`content.catalog.rows`: the rows of one parsed book
+- :mod:`content.catalog.categories`: subjects onto categories
+- :mod:`content.catalog.popularity`: what is read most
+"""
+
+from content.catalog.database import BOOK_JSON_FIELDS, Catalog, book_id_for, connect, now_iso
+
+__all__ = ["Catalog", "connect", "book_id_for", "now_iso", "BOOK_JSON_FIELDS"]
