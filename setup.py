@@ -1,7 +1,7 @@
 """Build hooks only (all metadata is in setup.cfg).
 
 Ships ``kiosk-ui/`` (templates, static assets, translations) as data files under
-``share/readpoint/kiosk-ui``, where ``readpoint.settings.default_ui_dir`` finds it
+``share/readpoint/kiosk-ui``, where ``content.settings.default_ui_dir`` finds it
 in an installed wheel, and compiles the Babel catalogs (``.po`` → ``.mo``) first:
 compiled catalogs are built by the install, never committed.
 """

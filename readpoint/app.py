@@ -9,7 +9,7 @@ from flask import Flask
 
 from content.library import Library
 from readpoint import __version__, assets, errors, formatting, i18n, security, usage
-from readpoint.settings import load_settings, resolve_data_dir
+from content.settings import load_settings, resolve_data_dir
 from readpoint.views import BLUEPRINTS
 
 __all__ = ["create_app"]
@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None, *, data_dir: str | Path | None =
     """Build the app for one data directory.
 
     ``data_dir`` defaults to ``$READPOINT_DATA`` or ``./var``; ``test_config``
-    overrides settings (the last layer; see :mod:`readpoint.settings`). Opens the
+    overrides settings (the last layer; see :mod:`content.settings`). Opens the
     library and runs the cheap start-up check (stale parts, orphans, index).
     """
     data_path = resolve_data_dir(data_dir)

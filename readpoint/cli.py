@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from content.errors import ContentError
-from readpoint.settings import SettingsError, load_settings, resolve_data_dir
+from content.settings import SettingsError, load_settings, resolve_data_dir
 
 __all__ = ["cli"]
 

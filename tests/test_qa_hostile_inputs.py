@@ -16,7 +16,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from content.ingest.run import import_paths
-from readpoint.http_files import parse_range
+from content.http_ranges import parse_range
 from tests.conftest import REPO
 from tests.media import make_epub, make_mp3, make_pdf
 

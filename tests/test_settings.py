@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from readpoint.settings import SETTINGS, SettingsError, load_settings, resolve_data_dir
+from content.settings import SETTINGS, SettingsError, load_settings, resolve_data_dir
 from tests.conftest import REPO
 
 
