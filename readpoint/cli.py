@@ -38,6 +38,9 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from readpoint.log_limits import limit_handlers
+
+    limit_handlers()  # a crowd or a crawler must not flood the journal
 
 
 def _open(data_dir: Path | None):
