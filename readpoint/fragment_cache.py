@@ -100,6 +100,11 @@ class FragmentCache:
         """How many entries are held."""
         return len(self._values)
 
+    def keys(self) -> list[Hashable]:
+        """The keys held, least recently used first."""
+        with self._lock:
+            return list(self._values)
+
     def get(self, key: Hashable, render: Callable[[], Any]) -> Any:
         """The fragment for ``key``, rendering it (outside the lock) on a miss."""
         with self._lock:

@@ -86,10 +86,17 @@ def _maintenance(server, now: float) -> None:
     """Close idle, slow and stalled connections (replaces waitress's one-timeout sweep).
 
     A connection whose request a worker is serving is left alone: the worker
-    holds it, and file downloads are no longer served by workers.
+    holds it, and file downloads are no longer served by workers. One with
+    output the phone stopped reading is closed here and now: ``will_close``
+    would wait for the socket to be writable, which it never becomes. This runs
+    in the event loop's thread, like every other close.
     """
     for channel in list(server.active_channels.values()):
-        if not channel.requests and not channel.will_close and _overdue(channel, now):
+        if channel.requests or channel.will_close or not _overdue(channel, now):
+            continue
+        if channel.total_outbufs_len:
+            channel.handle_close()
+        else:
             channel.will_close = True
 
 
