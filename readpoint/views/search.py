@@ -7,10 +7,11 @@ is a usage event: ``search``, or ``search_empty`` with the term when nothing was
 found (what librarians see as "searched for but not found").
 
 Searching is the one thing a phone can ask for that costs seconds of CPU, so
-at most :data:`SEARCHES_RUNNING` run at once and :data:`SEARCHES_WAITING` more
-may wait for a turn (within their time budget, which the wait counts against);
-any more are answered at once as cut short (``"timed_out": true``, no
-results): the other workers stay free for browsing and downloads.
+searches never hold more than half the server's worker threads: at most
+:data:`SEARCHES_RUNNING` run at once and the rest of that half may wait for a
+turn (within their time budget, which the wait counts against); any more are
+answered at once as cut short (``"timed_out": true``, no results). The other
+workers stay free for browsing and downloads.
 """
 
 from __future__ import annotations
@@ -30,12 +31,11 @@ from content.search import SearchQuery, SearchResults
 from readpoint.usage import record_event
 from readpoint.views.common import library, page_number, setting
 
-__all__ = ["bp", "search_query", "run_search", "SearchGate", "SEARCHES_RUNNING", "SEARCHES_WAITING"]
+__all__ = ["bp", "search_query", "run_search", "SearchGate", "SEARCHES_RUNNING"]
 
 bp = Blueprint("search", __name__)
 
 SEARCHES_RUNNING = 2
-SEARCHES_WAITING = 2
 
 MAX_ARG_CHARS = 1000
 HTML_PER_PAGE = 20
@@ -73,7 +73,7 @@ def search_query(per_page: int = HTML_PER_PAGE) -> SearchQuery:
 class SearchGate:
     """At most ``running`` searches at once, and ``waiting`` more queued for a turn; thread-safe."""
 
-    def __init__(self, running: int = SEARCHES_RUNNING, waiting: int = SEARCHES_WAITING):
+    def __init__(self, running: int, waiting: int):
         """A gate with this many turns and places in the queue."""
         self._turns = threading.BoundedSemaphore(running)
         self._admitted = threading.BoundedSemaphore(running + waiting)
@@ -101,8 +101,10 @@ class SearchGate:
 
 @bp.record_once
 def _set_up_app(state) -> None:
-    """Every app gets its own search gate."""
-    state.app.extensions["search_gate"] = SearchGate()
+    """Every app gets its own search gate, for half its worker threads (at least one search)."""
+    admitted = max(1, state.app.config["READPOINT"]["threads"] // 2)
+    running = min(SEARCHES_RUNNING, admitted)
+    state.app.extensions["search_gate"] = SearchGate(running=running, waiting=admitted - running)
 
 
 def _event_term(text: str) -> str:
