@@ -12,7 +12,8 @@ slot or memory for as long as a phone is slow must not exist:
   for :data:`STALL_SECONDS` (a phone that walked out of Wi-Fi range) too;
 - up to :data:`CONNECTION_LIMIT` connections, polled with ``poll()`` (not
   ``select()``, which fails past 1,024 descriptors), the open-file limit
-  raised to match;
+  raised to match; near the limit, idle keep-alive connections are closed at
+  once to make room for phones that want an answer;
 - waitress's own error answers (400, 431, its bare 500) carry the same security
   headers as the app's, and its warnings are rate-limited
   (:mod:`readpoint.log_limits`).
@@ -45,6 +46,7 @@ MAX_HEADER_BYTES = 32 * 1024  # a phone's request line and headers; more is a 43
 MAX_BODY_BYTES = 8 * 1024 * 1024  # phones send small forms; waitress spools bodies to /tmp (RAM on the box)
 SPARE_FILES = 64  # descriptors beside the connections: the catalog, the log, files being sent
 MAINTENANCE_SECONDS = 1
+CROWDED_SHARE = 0.9  # past this share of the connection limit, idle keep-alive connections go at once
 
 
 class _SecureErrorTask(ErrorTask):
@@ -91,8 +93,12 @@ def _maintenance(server, now: float) -> None:
     would wait for the socket to be writable, which it never becomes. This runs
     in the event loop's thread, like every other close.
     """
+    crowded = len(server._map) >= server.adj.connection_limit * CROWDED_SHARE
     for channel in list(server.active_channels.values()):
-        if channel.requests or channel.will_close or not _overdue(channel, now):
+        if channel.requests or channel.will_close:
+            continue
+        idle = channel.request is None and not channel.total_outbufs_len
+        if not (_overdue(channel, now) or (crowded and idle)):
             continue
         if channel.total_outbufs_len:
             channel.handle_close()

@@ -179,3 +179,17 @@ def test_queue_warnings_under_load_are_rate_limited(live_server, caplog):
     depth = [r for r in caplog.records if r.name == "waitress.queue"]
     assert len(depth) <= BURST, f"{len(depth)} queue warnings logged for 360 requests"
     assert limiter.suppressed > before  # there were many more: held back, and counted
+
+
+def test_near_the_connection_limit_idle_connections_make_room_at_once(live_server, monkeypatch):
+    limit = live_server.server.adj.connection_limit
+    monkeypatch.setattr(server_module, "CROWDED_SHARE", 60 / limit)  # "near the limit" at 60 connections
+    idle = [socket.create_connection(("127.0.0.1", int(live_server.port))) for _ in range(80)]
+    try:
+        started = time.monotonic()
+        assert wait_until(lambda: len(live_server.server.active_channels) < 60, 4)
+        assert time.monotonic() - started < server_module.IDLE_SECONDS  # sooner than their idle time
+        assert max(probe_healthz(live_server.url, 5)) < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
