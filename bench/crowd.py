@@ -16,7 +16,7 @@ A probe that gets no answer in 10 s counts as 10 s. Figures are medians of
 ``--runs`` runs. Log bytes written by the server during each scenario are
 reported too (rate-limited warnings).
 
-Run: ``.venv/bin/python bench/crowd.py [--runs 3]``
+Run: ``.venv/bin/python bench/crowd.py [--runs 3] [--only home ...]``
 """
 
 from __future__ import annotations
@@ -255,19 +255,36 @@ def scenario_junk(server: Server, tmp: Path) -> dict:
     return {"peak_rss_mb": peak_rss_mb(server.proc.pid), "rps": float(rps.group(1)) if rps else 0.0}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scenario_home(server: Server) -> dict:
-    """Home page requests/s and p99 at 20 and 300 connections."""
+    """Home page requests/s, p99 and server CPU per request at 20 and 300 connections.
+
+    CPU per request is the steadier figure on a shared machine: other load
+    lowers requests/s but hardly changes what one request costs.
+    """
     gzip = {"Accept-Encoding": "gzip"}
-    at20 = wrk(server.url + "/", connections=20, seconds=10, headers=gzip)
-    at300 = wrk(server.url + "/", connections=300, seconds=10, headers=gzip)
-    return {"rps_20": at20["rps"], "p99_20_ms": at20["p99_ms"], "rps_300": at300["rps"],
-            "p99_300_ms": at300["p99_ms"]}
-
-
-def run_once() -> dict:
-    """Every scenario once, each on a fresh server; returns the figures."""
     figures = {}
-    for name in ("stalled", "crowd", "junk", "home"):
+    for connections in (20, 300):
+        before = cpu_seconds(server.proc.pid)
+        result = wrk(server.url + "/", connections=connections, seconds=10, headers=gzip)
+        used = cpu_seconds(server.proc.pid) - before
+        figures.update({f"rps_{connections}": result["rps"], f"p99_{connections}_ms": result["p99_ms"],
+                        f"cpu_ms_{connections}": 1000 * used / max(1.0, result["rps"] * 10)})
+    return figures
+
+
+SCENARIOS = ("stalled", "crowd", "junk", "home")
+
+
+def run_once(scenarios=SCENARIOS) -> dict:
+    """Each scenario once, each on a fresh server; returns the figures."""
+    figures = {}
+    for name in scenarios:
         with tempfile.TemporaryDirectory() as tmp:
             server = Server(Path(tmp))
             try:
@@ -284,7 +301,7 @@ def run_once() -> dict:
             finally:
                 server.stop()
         figures[name] = result
-        print(f"  {name}: " + ", ".join(f"{key} {value:.1f}" if isinstance(value, float) else f"{key} {value}"
+        print(f"  {name}: " + ", ".join(f"{key} {value:.2f}" if isinstance(value, float) else f"{key} {value}"
                                        for key, value in result.items()), flush=True)
     return figures
 
@@ -293,14 +310,16 @@ def main() -> None:
     """Run the scenarios ``--runs`` times and print a table of medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    parser.add_argument("--only", choices=SCENARIOS, action="append", help="run only these scenarios")
+    options = parser.parse_args()
+    runs, scenarios = options.runs, tuple(options.only or SCENARIOS)
     results = []
     for run in range(runs):
         print(f"run {run + 1}:", flush=True)
-        results.append(run_once())
+        results.append(run_once(scenarios))
 
     def mid(scenario: str, key: str) -> float:
-        return median([result[scenario][key] for result in results])
+        return median([result[scenario][key] for result in results]) if scenario in scenarios else float("nan")
 
     print()
     print(f"| measure (median of {runs}) | value |")
@@ -311,9 +330,12 @@ def main() -> None:
     print(f"| /healthz p99 during 300 slow + 300 idle connections (ms) | {mid('crowd', 'p99_ms'):.0f} |")
     print(f"| probes unanswered in 10 s, slow + idle | {mid('crowd', 'missed'):.0f} of {mid('crowd', 'probes'):.0f} |")
     print(f"| server peak RSS under 20 s of junk URLs (MB) | {mid('junk', 'peak_rss_mb'):.0f} |")
-    print(f"| home page req/s at 20 connections | {mid('home', 'rps_20'):.0f} (p99 {mid('home', 'p99_20_ms'):.0f} ms) |")
+    print(f"| home page req/s at 20 connections | {mid('home', 'rps_20'):.0f} "
+          f"(p99 {mid('home', 'p99_20_ms'):.0f} ms) |")
     print(f"| home page req/s at 300 connections | {mid('home', 'rps_300'):.0f} "
           f"(p99 {mid('home', 'p99_300_ms'):.0f} ms) |")
+    print(f"| server CPU per home page, 20 / 300 connections (ms) | {mid('home', 'cpu_ms_20'):.2f} / "
+          f"{mid('home', 'cpu_ms_300'):.2f} |")
     print(f"| server log written during the home page runs (KB) | {mid('home', 'log_kb'):.0f} |")
     print(f"| server log written during the junk flood (KB) | {mid('junk', 'log_kb'):.0f} |")
 

@@ -12,7 +12,7 @@ import requests
 from readpoint.views.search import SearchGate
 from tests.books import add_plain_book
 from tests.conftest import LiveServer
-from tests.crowd import probe_healthz
+from tests.crowd import ANSWER_SECONDS, probe_healthz
 
 BUDGET_MS = 500
 # a long chapter (about 0.9 MB of text) with the searched word only at its very end
@@ -40,7 +40,7 @@ def test_snippets_count_against_the_budget_and_the_answer_says_it_was_cut(long_b
     started = time.monotonic()
     answer = requests.get(long_books.url + "/api/search", params={"q": "hiem"}, timeout=30).json()
     elapsed = time.monotonic() - started
-    assert elapsed < BUDGET_MS / 1000 + 0.4, f"a 500 ms search took {elapsed:.2f} s"
+    assert elapsed < BUDGET_MS / 1000 + 1.0, f"a 500 ms search took {elapsed:.2f} s"
     assert answer["timed_out"] is True
     assert answer["total"] == 6 and len(answer["results"]) == 6  # the books found are all listed
 
@@ -59,13 +59,13 @@ def test_many_long_searches_at_once_leave_browsing_fast(long_books):
     latencies = probe_healthz(long_books.url, 10, pause=0.1)
     for thread in searches:
         thread.join()
-    assert max(latencies) < 1.0, f"/healthz took up to {max(latencies):.2f} s beside 16 long searches"
+    assert max(latencies) < ANSWER_SECONDS, f"/healthz took up to {max(latencies):.2f} s beside 16 long searches"
     assert len(answers) == 16
     # two searches hold the two turns (half of the 4 workers); the others are answered at once as cut
-    assert max(seconds for seconds, _ in answers) < 2 * BUDGET_MS / 1000 + 0.6
+    assert max(seconds for seconds, _ in answers) < 2 * BUDGET_MS / 1000 + 1.5
     assert all(answer["timed_out"] for _, answer in answers)
     refused = [seconds for seconds, answer in answers if answer["total"] == 0]
-    assert len(refused) >= 8 and min(refused) < 0.3
+    assert len(refused) >= 8 and min(refused) < 1.0
 
 
 def test_the_search_gate_admits_running_and_waiting_then_refuses():
