@@ -88,6 +88,7 @@ def _check_consistent(data_dir) -> tuple[int, int]:
         catalog.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_shows_a_partial_file(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 import signal
 import subprocess
@@ -27,6 +29,7 @@ def _clean_copy(target):
             shutil.copy2(source, target / name)
 
 
+@pytest.mark.slow
 def test_installed_wheel_serves_pages_with_ui_assets(tmp_path):
     checkout = tmp_path / "checkout"
     _clean_copy(checkout)
