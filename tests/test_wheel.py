@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
 
+import pytest
 import requests
 
 from tests.conftest import REPO
