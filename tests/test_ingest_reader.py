@@ -22,7 +22,10 @@ def _children(pid: int | str = "self") -> list[int]:
     """Process ids of the children of ``pid`` (from /proc)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:  # that thread ended while we looked
+            continue
     return found
 
 
