@@ -34,7 +34,8 @@ from waitress.task import ErrorTask
 from readpoint.log_limits import limit_logger
 from readpoint.security import SECURITY_HEADERS
 
-__all__ = ["make_server", "serve", "IDLE_SECONDS", "HEADER_SECONDS", "STALL_SECONDS", "CONNECTION_LIMIT"]
+__all__ = ["make_server", "serve", "BindError", "IDLE_SECONDS", "HEADER_SECONDS", "STALL_SECONDS",
+           "CONNECTION_LIMIT"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # phones send small forms; waitress spools bod
 SPARE_FILES = 64  # descriptors beside the connections: the catalog, the log, files being sent
 MAINTENANCE_SECONDS = 1
 CROWDED_SHARE = 0.9  # past this share of the connection limit, idle keep-alive connections go at once
+
+
+class BindError(OSError):
+    """The server could not take its address (in use, not permitted, not this machine's)."""
+
+    def __init__(self, error: OSError, host: str, port: int):
+        """Keep the original errno and message, and the address that was wanted."""
+        super().__init__(error.errno, error.strerror)
+        self.host = host
+        self.port = port
 
 
 class _SecureErrorTask(ErrorTask):
@@ -126,11 +137,23 @@ def make_server(app: Flask, *, host: str, port: int, threads: int = 8):
     """A bound (not yet running) waitress server; ``port=0`` picks a free port.
 
     ``server.run()`` serves until ``server.close()``; ``server.effective_port``
-    is the port actually bound.
+    is the port actually bound. Raises :class:`BindError` when the address
+    cannot be taken.
     """
     limit_logger("waitress")
     limit_logger("waitress.queue")
-    server = waitress.create_server(
+    try:
+        server = _create_server(app, host, port, threads)
+    except OSError as error:
+        raise BindError(error, host, port) from error
+    server.channel_class = _Channel
+    server.maintenance = lambda now: _maintenance(server, now)
+    return server
+
+
+def _create_server(app: Flask, host: str, port: int, threads: int):
+    """waitress's server with the box's settings."""
+    return waitress.create_server(
         app,
         host=host,
         port=port,
@@ -145,9 +168,6 @@ def make_server(app: Flask, *, host: str, port: int, threads: int = 8):
         max_request_body_size=MAX_BODY_BYTES,
         log_socket_errors=False,  # a phone leaving mid-download is normal, not a traceback
     )
-    server.channel_class = _Channel
-    server.maintenance = lambda now: _maintenance(server, now)
-    return server
 
 
 def _stop(_signum, _frame):
@@ -155,9 +175,11 @@ def _stop(_signum, _frame):
     raise SystemExit(0)
 
 
-def serve(app: Flask, *, host: str, port: int, threads: int = 8) -> None:
-    """Serve ``app`` until interrupted."""
+def serve(app: Flask, *, host: str, port: int, threads: int = 8, on_ready=None) -> None:
+    """Serve ``app`` until interrupted; ``on_ready(server)`` runs once the address is bound."""
     server = make_server(app, host=host, port=port, threads=threads)
+    if on_ready is not None:
+        on_ready(server)
     signal.signal(signal.SIGTERM, _stop)  # systemd's stop: exit cleanly, flush usage events
     try:
         server.run()

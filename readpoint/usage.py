@@ -15,8 +15,7 @@ succeeds as soon as space is freed) and the buffer never holds more than
 :data:`MAX_BUFFERED` events. Other write failures keep the events for the next
 try, within the same bound, with a one-line warning.
 
-The only SQL here is the insert into ``events`` (to move into the catalog's
-usage module).
+The events are written by :mod:`content.catalog.usage`.
 """
 
 from __future__ import annotations
@@ -28,15 +27,14 @@ import time
 
 from flask import Flask, current_app
 
-from content.catalog import Catalog, now_iso
+from content.catalog import Catalog, now_iso, usage
+from content.catalog.usage import EVENT_KINDS, MAX_DETAIL
 from content.disk import checkpoint_wal, is_disk_full
 
 __all__ = ["EventRecorder", "init_app", "record_event", "EVENT_KINDS"]
 
 log = logging.getLogger(__name__)
 
-EVENT_KINDS = ("view", "read", "listen", "download", "search", "search_empty")
-MAX_DETAIL = 200
 MAX_BUFFERED = 5000  # about 1 MB: beyond this, events are dropped (and counted)
 
 
@@ -100,8 +98,7 @@ class EventRecorder:
         """Insert ``events`` in one transaction, rolled back if even the COMMIT fails."""
         conn = self.catalog.db.conn
         try:
-            with self.catalog.write() as db:
-                db["events"].insert_all(events)
+            usage.record(self.catalog, events)
         except BaseException:
             if conn.in_transaction:  # a COMMIT refused for want of space leaves it open
                 conn.execute("ROLLBACK")

@@ -89,7 +89,7 @@ def test_a_disk_filled_to_the_last_byte_keeps_pages_up_and_logs_one_warning(smal
         library.close()
     check = _cli("check", "--data", data_dir)
     assert check.returncode == 0, check.stderr
-    assert "disk: " in check.stdout and "free of 20.0 MB" in check.stdout
+    assert "disk: " in check.stderr and "free of 20.0 MB" in check.stderr
 
 
 def test_gc_frees_unused_thumbnails_orphans_and_parts_and_keeps_the_rest(library, data_dir):
