@@ -37,6 +37,7 @@ from bench.crowd import BIG, add_big_book, p99  # noqa: E402
 CLIENTS = 16
 WIFI_BYTES = 8 * 1024 * 1024
 NGINX_CONF = """
+{user}
 worker_processes 1;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log;
@@ -120,7 +121,8 @@ def nginx_start(tmp: Path, store: Path) -> tuple[subprocess.Popen, int]:
     """nginx in the foreground, serving ``store`` as /files/<sha256>; (process, port)."""
     port = free_port()
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, store=store))
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read the temporary data directory
+    conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, store=store))
     proc = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
