@@ -55,6 +55,9 @@ SETTINGS: list[Setting] = [
     Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it."),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+    Setting("utc_offset_hours", 7, "Hours added to UTC for the days and hours of the librarian's statistics."),
+    Setting("box_address", "http://thuvien.lan/", "The address phones open, printed as a QR code on the poster."),
+    Setting("hostapd_conf", "/etc/hostapd/hostapd.conf", "hostapd's configuration: the poster reads the Wi-Fi name and password there."),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -1,0 +1,173 @@
+"""The librarian's statistics: daily usage counts rolled up from the ``events`` log.
+
+``events`` grows with every page a phone opens, and sync prunes it once the
+hub has the events; the statistics need a year of history at a cost that does
+not grow with it. So :func:`roll_up` adds new events (past
+``usage_rollup_state.through_seq``) into small daily tables, and every query
+here reads those:
+
+- ``usage_days``: events per day and kind (the charts, the CSV);
+- ``usage_book_days``: per day, book and kind (top books this week / month);
+- ``usage_missed``: searched-but-not-found terms per day;
+- ``usage_hours``: how many phones were active in an hour (a count, written by
+  the app's phone counter; no address or identity is ever stored).
+
+Days and hours are the box's local time: UTC plus ``utc_offset_hours`` (a
+setting; Viet Nam and Thailand are both UTC+7). Whatever prunes ``events``
+must call :func:`roll_up` first, or the pruned events never reach the counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from content.catalog import Catalog
+
+__all__ = [
+    "roll_up",
+    "daily_counts",
+    "top_books",
+    "missed_terms",
+    "phones_per_hour",
+    "busiest_hours_by_day",
+    "record_phones",
+    "last_sync",
+    "local_now",
+    "BOOK_KINDS",
+    "DAY_KINDS",
+    "ROLL_UP_CHUNK",
+]
+
+# Kinds counted per book (what "read" means on the top-books list), and every kind counted per day.
+BOOK_KINDS = ("read", "listen", "download")
+DAY_KINDS = ("view", "read", "listen", "download", "search", "search_empty")
+# Events added up per transaction: keeps each write short however far behind the roll-up is.
+ROLL_UP_CHUNK = 100_000
+MAX_TERM = 100
+
+
+def local_now(offset_hours: int) -> datetime:
+    """The box's local time now (UTC plus the offset), without a time zone."""
+    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=offset_hours)
+
+
+def _shift(offset_hours: int) -> str:
+    """The SQLite date modifier for the offset, e.g. ``+7 hours``."""
+    return f"{int(offset_hours):+d} hours"
+
+
+def roll_up(catalog: Catalog, offset_hours: int, *, chunk: int = ROLL_UP_CHUNK) -> int:
+    """Add every event not yet counted into the daily tables; return how many were added.
+
+    Idempotent and safe to interrupt: each chunk's counts and the new
+    watermark are committed together.
+    """
+    db = catalog.db
+    last = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+    done = db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
+    added = 0
+    shift = _shift(offset_hours)
+    kinds = ", ".join(f"'{kind}'" for kind in BOOK_KINDS)
+    while done < last:
+        upto = min(done + chunk, last)
+        with catalog.write() as tx:
+            # Someone else (another thread) may have moved the watermark since it was read.
+            done = tx.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
+            if done >= upto:
+                continue
+            span = [shift, done, upto]
+            tx.execute(
+                "INSERT INTO usage_days (day, kind, events) SELECT date(at, ?), kind, count(*) FROM events "
+                "WHERE seq > ? AND seq <= ? GROUP BY 1, 2 "
+                "ON CONFLICT (day, kind) DO UPDATE SET events = events + excluded.events",
+                span,
+            )
+            tx.execute(
+                "INSERT INTO usage_book_days (day, book_id, kind, events) "
+                "SELECT date(at, ?), book_id, kind, count(*) FROM events "
+                f"WHERE seq > ? AND seq <= ? AND book_id IS NOT NULL AND kind IN ({kinds}) GROUP BY 1, 2, 3 "
+                "ON CONFLICT (day, book_id, kind) DO UPDATE SET events = events + excluded.events",
+                span,
+            )
+            tx.execute(
+                "INSERT INTO usage_missed (day, term, events) "
+                f"SELECT date(at, ?), substr(detail, 1, {MAX_TERM}), count(*) FROM events "
+                "WHERE seq > ? AND seq <= ? AND kind = 'search_empty' AND detail != '' GROUP BY 1, 2 "
+                "ON CONFLICT (day, term) DO UPDATE SET events = events + excluded.events",
+                span,
+            )
+            tx.execute("UPDATE usage_rollup_state SET through_seq = ? WHERE id = 1", [upto])
+            added += upto - done
+            done = upto
+    return added
+
+
+def daily_counts(catalog: Catalog, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+    """``{day: {kind: events}}`` for the days from ``first_day`` to ``last_day`` (ISO dates) that had any."""
+    counts: dict[str, dict[str, int]] = {}
+    rows = catalog.db.execute(
+        "SELECT day, kind, events FROM usage_days WHERE day BETWEEN ? AND ?", [first_day, last_day]
+    )
+    for day, kind, events in rows:
+        counts.setdefault(day, {})[kind] = events
+    return counts
+
+
+def top_books(catalog: Catalog, first_day: str, *, limit: int = 10) -> list[dict]:
+    """The books read, heard or downloaded most since ``first_day``: id, title, status and counts per kind."""
+    kinds = ", ".join(f"'{kind}'" for kind in BOOK_KINDS)
+    rows = catalog.db.execute(
+        "SELECT u.book_id, sum(u.events) AS total, "
+        + ", ".join(f"sum(CASE WHEN u.kind = '{kind}' THEN u.events ELSE 0 END)" for kind in BOOK_KINDS)
+        + ", b.title, b.status FROM usage_book_days u LEFT JOIN books b ON b.id = u.book_id "
+        f"WHERE u.day >= ? AND u.kind IN ({kinds}) GROUP BY u.book_id ORDER BY total DESC, u.book_id LIMIT ?",
+        [first_day, limit],
+    ).fetchall()
+    books = []
+    for row in rows:
+        book = {"id": row[0], "total": row[1], "title": row[-2], "status": row[-1]}
+        book.update(zip(BOOK_KINDS, row[2:2 + len(BOOK_KINDS)]))
+        books.append(book)
+    return books
+
+
+def missed_terms(catalog: Catalog, first_day: str, *, limit: int = 20) -> list[tuple[str, int]]:
+    """What phones searched for and did not find since ``first_day``, most asked first."""
+    return [
+        (term, count)
+        for term, count in catalog.db.execute(
+            "SELECT term, sum(events) AS n FROM usage_missed WHERE day >= ? GROUP BY term "
+            "ORDER BY n DESC, term LIMIT ?",
+            [first_day, limit],
+        )
+    ]
+
+
+def phones_per_hour(catalog: Catalog, first_hour: str) -> dict[str, int]:
+    """``{hour: phones}`` for the hours from ``first_hour`` on (``YYYY-MM-DD HH``, local time)."""
+    return dict(catalog.db.execute("SELECT hour, phones FROM usage_hours WHERE hour >= ?", [first_hour]))
+
+
+def busiest_hours_by_day(catalog: Catalog, first_day: str) -> dict[str, int]:
+    """``{day: most phones in one hour of that day}`` since ``first_day``."""
+    return dict(
+        catalog.db.execute(
+            "SELECT substr(hour, 1, 10), max(phones) FROM usage_hours WHERE hour >= ? GROUP BY 1", [first_day]
+        )
+    )
+
+
+def record_phones(catalog: Catalog, hour: str, phones: int) -> None:
+    """Keep the count of phones active in ``hour`` (the larger of what is stored and ``phones``)."""
+    with catalog.write() as db:
+        db.execute(
+            "INSERT INTO usage_hours (hour, phones) VALUES (?, ?) "
+            "ON CONFLICT (hour) DO UPDATE SET phones = max(phones, excluded.phones)",
+            [hour, phones],
+        )
+
+
+def last_sync(catalog: Catalog) -> dict | None:
+    """The sync state row (applied release, stage, when, and whatever result the sync client records), or None."""
+    rows = list(catalog.db.query("SELECT * FROM sync_state WHERE id = 1"))
+    return rows[0] if rows else None

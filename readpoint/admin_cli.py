@@ -1,0 +1,90 @@
+"""``readpoint admin``: the librarian account's commands on the box itself.
+
+- ``readpoint admin setup-code``: the one-time code that creates the first
+  librarian account in the browser (provisioning prints it on the box's label).
+- ``readpoint admin reset-password``: a new password for a librarian who
+  forgot theirs; every session opened with the old one ends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from content.admin_keys import existing_setup_code, setup_code
+from content.catalog.librarians import AccountError, Librarians, check_new_password
+
+__all__ = ["admin"]
+
+
+# As readpoint.cli's own option; not imported from there, which imports this module.
+_data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $READPOINT_DATA, else ./var).",
+)
+
+
+def _librarians(data_dir):
+    """Open the data directory's library and its accounts (the CLI's own opener and error map)."""
+    from readpoint.cli import _open
+
+    library, _settings = _open(data_dir)
+    return library, Librarians(library.catalog)
+
+
+@click.group()
+def admin() -> None:
+    """The librarian account: the setup code, a forgotten password."""
+
+
+@admin.command(name="setup-code")
+@_data_option
+def setup_code_command(data_dir) -> None:
+    """Print the code that creates the first librarian account at http://<box>/admin/."""
+    library, accounts = _librarians(data_dir)
+    try:
+        if accounts.any():
+            raise click.ClickException(
+                "a librarian account exists already; for a forgotten password use `readpoint admin reset-password`")
+        click.echo(existing_setup_code(library.data_dir) or setup_code(library.data_dir))
+    finally:
+        library.close()
+
+
+def _check_password(_ctx, _param, value: str) -> str:
+    """Refuse a too short or too long password at the prompt."""
+    try:
+        check_new_password(value)
+    except AccountError as error:
+        raise click.BadParameter(str(error)) from error
+    return value
+
+
+@admin.command(name="reset-password")
+@_data_option
+@click.option("--name", default=None, help="The account (default: the only one).")
+@click.password_option("--password", prompt="New password", confirmation_prompt=True, callback=_check_password,
+                       help="The new password (asked for, twice, when not given).")
+def reset_password(data_dir, name: str | None, password: str) -> None:
+    """Give a librarian a new password; their open sessions end."""
+    library, accounts = _librarians(data_dir)
+    try:
+        names = accounts.names()
+        if not names:
+            raise click.ClickException("there is no librarian account yet: create it at /admin/ with "
+                                       "the code from `readpoint admin setup-code`")
+        if name is None:
+            if len(names) > 1:
+                raise click.UsageError(f"several accounts: choose one with --name ({', '.join(names)})")
+            name = names[0]
+        try:
+            accounts.set_password(name, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from error
+    finally:
+        library.close()
+    click.echo(f"new password set for {name}")
