@@ -55,8 +55,8 @@ def setup_code_command(data_dir) -> None:
         library.close()
 
 
-def _check_password(_ctx, _param, value: str) -> str:
-    """Refuse a too short or too long password at the prompt."""
+def _checked_password(value: str) -> str:
+    """The password if it is acceptable, else a click error saying why."""
     try:
         check_new_password(value)
     except AccountError as error:
@@ -67,10 +67,8 @@ def _check_password(_ctx, _param, value: str) -> str:
 @admin.command(name="reset-password")
 @_data_option
 @click.option("--name", default=None, help="The account (default: the only one).")
-@click.password_option("--password", prompt="New password", confirmation_prompt=True, callback=_check_password,
-                       help="The new password (asked for, twice, when not given).")
-def reset_password(data_dir, name: str | None, password: str) -> None:
-    """Give a librarian a new password; their open sessions end."""
+def reset_password(data_dir, name: str | None) -> None:
+    """Give a librarian a new password (asked for twice); their open sessions end."""
     library, accounts = _librarians(data_dir)
     try:
         names = accounts.names()
@@ -81,6 +79,10 @@ def reset_password(data_dir, name: str | None, password: str) -> None:
             if len(names) > 1:
                 raise click.UsageError(f"several accounts: choose one with --name ({', '.join(names)})")
             name = names[0]
+        if name not in names:
+            raise click.ClickException(f"no librarian account is named {name!r}")
+        password = click.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True,
+                                value_proc=_checked_password)
         try:
             accounts.set_password(name, password)
         except AccountError as error:

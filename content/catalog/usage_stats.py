@@ -12,6 +12,8 @@ here reads those:
 - ``usage_hours``: how many phones were active in an hour (a count, written by
   the app's phone counter; no address or identity is ever stored).
 
+The log is read only through :mod:`content.catalog.usage`, its owner.
+
 Days and hours are the box's local time: UTC plus ``utc_offset_hours`` (a
 setting; Viet Nam and Thailand are both UTC+7). Whatever prunes ``events``
 must call :func:`roll_up` first, or the pruned events never reach the counts.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from content.catalog import Catalog
+from content.catalog import Catalog, usage
 
 __all__ = [
     "roll_up",
@@ -51,55 +53,69 @@ def local_now(offset_hours: int) -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=offset_hours)
 
 
-def _shift(offset_hours: int) -> str:
-    """The SQLite date modifier for the offset, e.g. ``+7 hours``."""
-    return f"{int(offset_hours):+d} hours"
+def _local_day(hour: str, offset_hours: int) -> str:
+    """The local date of a UTC hour ``YYYY-MM-DDTHH`` (as :func:`usage.hourly_counts` gives it)."""
+    try:
+        moment = datetime.strptime(hour, "%Y-%m-%dT%H")
+    except ValueError:  # an event with a malformed time still counts, on the day its text names
+        return hour[:10]
+    return (moment + timedelta(hours=offset_hours)).date().isoformat()
+
+
+def _add_up(rows: list[dict], offset_hours: int) -> tuple[dict, dict, dict]:
+    """Hourly counts folded into per-day totals: by kind, by book and kind, by missed term."""
+    days: dict[tuple[str, str], int] = {}
+    books: dict[tuple[str, str, str], int] = {}
+    missed: dict[tuple[str, str], int] = {}
+    for row in rows:
+        day = _local_day(row["hour"], offset_hours)
+        kind, count = row["kind"], row["count"]
+        days[day, kind] = days.get((day, kind), 0) + count
+        if kind in BOOK_KINDS and row["book_id"]:
+            key = (day, row["book_id"], kind)
+            books[key] = books.get(key, 0) + count
+        if kind == "search_empty" and row["term"]:
+            key = (day, row["term"][:MAX_TERM])
+            missed[key] = missed.get(key, 0) + count
+    return days, books, missed
 
 
 def roll_up(catalog: Catalog, offset_hours: int, *, chunk: int = ROLL_UP_CHUNK) -> int:
-    """Add every event not yet counted into the daily tables; return how many were added.
+    """Add every event not yet counted into the daily tables; return the span of seq covered.
 
-    Idempotent and safe to interrupt: each chunk's counts and the new
-    watermark are committed together.
+    Reads the log through :func:`content.catalog.usage.hourly_counts`, a chunk
+    of seq at a time. Idempotent and safe to interrupt: each chunk's counts and
+    the new watermark are committed together.
     """
-    db = catalog.db
-    last = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-    done = db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
-    added = 0
-    shift = _shift(offset_hours)
-    kinds = ", ".join(f"'{kind}'" for kind in BOOK_KINDS)
-    while done < last:
+    last = usage.last_seq(catalog)
+    covered = 0
+    while True:
+        done = catalog.db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
+        if done >= last:
+            return covered
         upto = min(done + chunk, last)
-        with catalog.write() as tx:
-            # Someone else (another thread) may have moved the watermark since it was read.
-            done = tx.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
-            if done >= upto:
-                continue
-            span = [shift, done, upto]
-            tx.execute(
-                "INSERT INTO usage_days (day, kind, events) SELECT date(at, ?), kind, count(*) FROM events "
-                "WHERE seq > ? AND seq <= ? GROUP BY 1, 2 "
+        days, books, missed = _add_up(usage.hourly_counts(catalog, done + 1, upto), offset_hours)
+        with catalog.write() as db:
+            if db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0] != done:
+                continue  # another thread counted this chunk meanwhile
+            conn = db.conn
+            conn.executemany(
+                "INSERT INTO usage_days (day, kind, events) VALUES (?, ?, ?) "
                 "ON CONFLICT (day, kind) DO UPDATE SET events = events + excluded.events",
-                span,
+                [(*key, count) for key, count in days.items()],
             )
-            tx.execute(
-                "INSERT INTO usage_book_days (day, book_id, kind, events) "
-                "SELECT date(at, ?), book_id, kind, count(*) FROM events "
-                f"WHERE seq > ? AND seq <= ? AND book_id IS NOT NULL AND kind IN ({kinds}) GROUP BY 1, 2, 3 "
+            conn.executemany(
+                "INSERT INTO usage_book_days (day, book_id, kind, events) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (day, book_id, kind) DO UPDATE SET events = events + excluded.events",
-                span,
+                [(*key, count) for key, count in books.items()],
             )
-            tx.execute(
-                "INSERT INTO usage_missed (day, term, events) "
-                f"SELECT date(at, ?), substr(detail, 1, {MAX_TERM}), count(*) FROM events "
-                "WHERE seq > ? AND seq <= ? AND kind = 'search_empty' AND detail != '' GROUP BY 1, 2 "
+            conn.executemany(
+                "INSERT INTO usage_missed (day, term, events) VALUES (?, ?, ?) "
                 "ON CONFLICT (day, term) DO UPDATE SET events = events + excluded.events",
-                span,
+                [(*key, count) for key, count in missed.items()],
             )
-            tx.execute("UPDATE usage_rollup_state SET through_seq = ? WHERE id = 1", [upto])
-            added += upto - done
-            done = upto
-    return added
+            conn.execute("UPDATE usage_rollup_state SET through_seq = ? WHERE id = 1", [upto])
+        covered += upto - done
 
 
 def daily_counts(catalog: Catalog, first_day: str, last_day: str) -> dict[str, dict[str, int]]:

@@ -70,6 +70,8 @@ def _set_up_app(state) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=IDLE_HOURS),
     )
     app.extensions["admin_attempts"] = AttemptLimiter()
+    # Globals, not a context processor: the admin templates' imported macros need them too.
+    app.jinja_env.globals.update(csrf_token=csrf_token, librarian=lambda: g.get("librarian"))
     if not Librarians(app.extensions["library"].catalog).any():
         log.warning("no librarian account yet: open /admin/ on the box's Wi-Fi and enter the setup code %s",
                     setup_code(data_dir))
@@ -140,12 +142,6 @@ def _private(response):
     """Admin pages are never stored by a browser or a proxy."""
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.context_processor
-def _desk_helpers() -> dict:
-    """``csrf_token`` and the logged-in librarian for admin templates."""
-    return {"csrf_token": csrf_token, "librarian": lambda: g.get("librarian")}
 
 
 # The routes, by subject (imported for their effect on ``bp``).

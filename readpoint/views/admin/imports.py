@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from content.catalog.import_reports import import_files, import_run, import_runs, latest_import_id
+from content.catalog import imports as history
 from content.ingest.run import AUDIO_EXTENSIONS
 from content.ingest.usb import find_usb_sources, scan_paths
 from readpoint.import_runner import ImportJob
@@ -28,6 +28,7 @@ from readpoint.views.common import library, setting
 REFRESH_SECONDS = 2
 COUNT_CACHE_SECONDS = 30
 MAX_SHOWN_FILES = 1000
+MAX_SHOWN_LOADED = 300
 _start_lock = threading.Lock()
 
 
@@ -70,13 +71,39 @@ def _counts(drive: Path) -> dict[str, int]:
     return counts
 
 
-def _verdict_rows(import_id: int, verdicts: tuple[str, ...]) -> list[dict]:
-    """Files of a run with translated verdicts and reasons."""
-    rows = import_files(library().catalog, import_id, verdicts, limit=MAX_SHOWN_FILES)
+def _verdict_rows(import_id: int, verdicts: tuple[str, ...], *, limit: int = MAX_SHOWN_FILES) -> list[dict]:
+    """Files of a run with these verdicts, with translated verdicts and reasons and the book's title."""
+    catalog = library().catalog
+    rows = []
+    for verdict in verdicts:
+        rows += history.verdicts_of(catalog, import_id, verdict=verdict, limit=limit)
     for row in rows:
         row["verdict_text"] = verdict_name(row["verdict"])
         row["reason_text"] = reason_text(row["reason"]) if row["reason"] else None
+        book = catalog.get_book(row["book_id"]) if row["book_id"] else None
+        row["title"] = book["title"] if book else None
     return rows
+
+
+def _run(import_id: int) -> dict | None:
+    """One run's row with its verdict counts so far."""
+    run = history.get_run(library().catalog, import_id)
+    if run is not None:
+        run["verdicts"] = history.verdict_counts(library().catalog, import_id)
+    return run
+
+
+def _job_run(job: ImportJob) -> dict | None:
+    """The history row of the run a job started (None until the child has opened it)."""
+    runs = history.recent_runs(library().catalog, limit=50)
+    mine = [run for run in runs if run["id"] > job.after_import_id]
+    return _run(mine[-1]["id"]) if mine else None
+
+
+def _latest_import_id() -> int:
+    """The newest run's id (0 when there was none)."""
+    runs = history.recent_runs(library().catalog, limit=1)
+    return runs[0]["id"] if runs else 0
 
 
 @bp.route("/import")
@@ -84,17 +111,13 @@ def import_page():
     """The sticks plugged in and what is on them, the running import's progress, the last runs."""
     job = _job()
     running = job is not None and job.running
-    catalog = library().catalog
-    run = None
-    if job is not None:
-        runs = import_runs(catalog, after_id=job.after_import_id, limit=1000)
-        run = import_run(catalog, runs[-1]["id"]) if runs else None
+    run = _job_run(job) if job is not None else None
     drives = [] if running else [{"path": drive, "counts": _counts(drive)} for drive in _drives()]
     return render_template(
         "admin/import.html", job=job, running=running, run=run, drives=drives,
         refresh=REFRESH_SECONDS if running else None,
         problems=_verdict_rows(run["id"], ("rejected", "skipped")) if run else [],
-        history=import_runs(catalog, limit=10),
+        history=history.recent_runs(library().catalog, limit=10),
     )
 
 
@@ -110,7 +133,7 @@ def import_start():
             flash(_("No USB stick was found. Plug one in and wait a few seconds."))
             return redirect(url_for("admin.import_page"), 303)
         app = current_app
-        job = ImportJob(app.config["DATA_DIR"], app.config["READPOINT"], latest_import_id(library().catalog))
+        job = ImportJob(app.config["DATA_DIR"], app.config["READPOINT"], _latest_import_id())
         app.extensions["admin_import"] = job.start()
     return redirect(url_for("admin.import_page"), 303)
 
@@ -118,17 +141,17 @@ def import_start():
 @bp.route("/imports")
 def imports():
     """The import history: every run with its counts."""
-    return render_template("admin/imports.html", history=import_runs(library().catalog, limit=200))
+    return render_template("admin/imports.html", history=history.recent_runs(library().catalog, limit=200))
 
 
 @bp.route("/imports/<int:import_id>")
 def import_detail(import_id: int):
     """One run: every rejected and skipped file with its reason, then what was imported."""
-    run = import_run(library().catalog, import_id)
+    run = _run(import_id)
     if run is None:
         abort(404, description="No such import.")
     return render_template(
         "admin/import_run.html", run=run,
         problems=_verdict_rows(import_id, ("rejected", "skipped")),
-        loaded=_verdict_rows(import_id, ("imported", "duplicate")),
+        loaded=_verdict_rows(import_id, ("imported", "duplicate"), limit=MAX_SHOWN_LOADED),
     )

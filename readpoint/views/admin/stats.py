@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from content.catalog import usage_stats
 from content.catalog.collection import Collection
-from content.catalog.import_reports import import_runs
+from content.catalog.imports import recent_runs
 from readpoint.capacity import wifi_stations
 from readpoint.views.admin import bp
 from readpoint.views.admin.charts import bar_chart
@@ -94,7 +94,7 @@ def index():
     catalog = library().catalog
     return render_template(
         "admin/index.html", counts=Collection(catalog).status_counts(), capacity=_capacity(),
-        disk=_disk(), sync=_sync(), last_import=(import_runs(catalog, limit=1) or [None])[0],
+        disk=_disk(), sync=_sync(), last_import=(recent_runs(catalog, limit=1) or [None])[0],
     )
 
 
