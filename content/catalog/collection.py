@@ -68,15 +68,19 @@ class Collection:
         if status in STATUSES:
             where.append("status = ?")
             params.append(status)
-        folded = fold_label(query)[:200]
-        if folded:
-            where.append("(sort_title LIKE ? ESCAPE '\\' OR lower(authors) LIKE ? ESCAPE '\\' OR id = ?)")
-            params += [_like(folded), _like(query.strip().lower()), query.strip()]
+        words = query.split()[:8]
+        if len(words) == 1 and len(words[0]) == 16:
+            where.append("(id = ? OR sort_title LIKE ? ESCAPE '\\')")  # a book id, as the history shows it
+            params += [words[0], _like(fold_label(words[0]))]
+        else:
+            for word in words:  # every word, in the title (tone marks ignored) or the authors
+                where.append("(sort_title LIKE ? ESCAPE '\\' OR lower(authors) LIKE ? ESCAPE '\\')")
+                params += [_like(fold_label(word)), _like(word.lower())]
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def find_books(self, query: str = "", *, status: str | None = None, limit: int = 20,
                    offset: int = 0) -> tuple[list[dict], int]:
-        """Books whose title (tone marks ignored) or authors contain ``query``, by title; and how many in all."""
+        """Books whose title (tone marks ignored) or authors contain every word of ``query``, by title; and the count."""
         where, params = self._book_filter(query, status)
         total = self.catalog.db.execute(f"SELECT count(*) FROM books{where}", params).fetchone()[0]
         rows = self.catalog.db.query(
