@@ -76,8 +76,9 @@ class ImportJob:
     def _follow(self) -> None:
         """Read the child's progress until it ends, then keep its exit status."""
         assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self._take(line.rstrip("\n"))
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self._take(line.rstrip("\n"))
         self.returncode = self.process.wait()
         log.info("import from USB ended with status %d", self.returncode)
 
