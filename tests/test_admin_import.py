@@ -12,8 +12,7 @@ import pytest
 from content.store import writer_lock
 from readpoint.app import create_app
 from tests.admin_desk import post_form, set_up_account
-from tests.media import make_epub, make_pdf
-from tests.usb_sticks import Mounts
+from tests.usb_sticks import Mounts, fill_stick
 
 
 @pytest.fixture
@@ -34,18 +33,6 @@ def usb_app(tmp_path):
     if job is not None:
         job.wait(60)
     application.extensions["library"].close()
-
-
-def fill_stick(stick, tag: str = "") -> None:
-    """Books, a broken EPUB and a note in the stick's READPOINT folder, and a private file beside it."""
-    folder = stick / "READPOINT"
-    folder.mkdir()
-    make_epub(folder / "lua.epub", title=f"Trồng lúa{tag}", language="vi", identifier=f"urn:uuid:lua{tag}")
-    make_epub(folder / "ga.epub", title=f"Nuôi gà{tag}", language="vi", identifier=f"urn:uuid:ga{tag}")
-    make_pdf(folder / "lich.pdf", ["Tháng một"], title=f"Lịch{tag}")
-    (folder / "hong.epub").write_bytes(b"this is not a zip archive")
-    (folder / "ghi-chu.txt").write_text("ghi chú")
-    (stick / "rieng.epub").write_bytes(b"private, outside READPOINT")
 
 
 @pytest.mark.slow

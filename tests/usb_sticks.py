@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-__all__ = ["Mounts"]
+from tests.media import make_epub, make_pdf
+
+__all__ = ["Mounts", "fill_stick"]
 
 
 class Mounts:
@@ -41,3 +43,15 @@ class Mounts:
         for target in reversed(self.done):
             subprocess.run(["umount", "-l", str(target)], check=False)
         self.done.clear()
+
+
+def fill_stick(stick, tag: str = "") -> None:
+    """Books, a broken EPUB and a note in the stick's READPOINT folder, and a private file beside it."""
+    folder = stick / "READPOINT"
+    folder.mkdir()
+    make_epub(folder / "lua.epub", title=f"Trồng lúa{tag}", language="vi", identifier=f"urn:uuid:lua{tag}")
+    make_epub(folder / "ga.epub", title=f"Nuôi gà{tag}", language="vi", identifier=f"urn:uuid:ga{tag}")
+    make_pdf(folder / "lich.pdf", ["Tháng một"], title=f"Lịch{tag}")
+    (folder / "hong.epub").write_bytes(b"this is not a zip archive")
+    (folder / "ghi-chu.txt").write_text("ghi chú")
+    (stick / "rieng.epub").write_bytes(b"private, outside READPOINT")
