@@ -44,7 +44,7 @@ __all__ = [
 BOOK_KINDS = ("read", "listen", "download")
 DAY_KINDS = ("view", "read", "listen", "download", "search", "search_empty")
 # Events added up per transaction: keeps each write short however far behind the roll-up is.
-ROLL_UP_CHUNK = 100_000
+ROLL_UP_CHUNK = 50_000
 MAX_TERM = 100
 
 
