@@ -14,6 +14,10 @@ here reads those:
 
 The log is read only through :mod:`content.catalog.usage`, its owner.
 
+The box's usage recorder rolls up a little after every flush (so the counts
+are minutes behind the log at most, and a backlog, after an upgrade, drains a
+chunk at a time); the statistics page finishes the job, within a time budget.
+
 Days and hours are the box's local time: UTC plus ``utc_offset_hours`` (a
 setting; Viet Nam and Thailand are both UTC+7). Whatever prunes ``events``
 must call :func:`roll_up` first, or the pruned events never reach the counts.
@@ -21,12 +25,14 @@ must call :func:`roll_up` first, or the pruned events never reach the counts.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from content.catalog import Catalog, usage
 
 __all__ = [
     "roll_up",
+    "pending",
     "daily_counts",
     "top_books",
     "missed_terms",
@@ -80,18 +86,29 @@ def _add_up(rows: list[dict], offset_hours: int) -> tuple[dict, dict, dict]:
     return days, books, missed
 
 
-def roll_up(catalog: Catalog, offset_hours: int, *, chunk: int = ROLL_UP_CHUNK) -> int:
-    """Add every event not yet counted into the daily tables; return the span of seq covered.
+def pending(catalog: Catalog) -> int:
+    """How many event numbers are not counted yet (0: the daily counts are up to date)."""
+    done = catalog.db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
+    return max(0, usage.last_seq(catalog) - done)
+
+
+def roll_up(catalog: Catalog, offset_hours: int, *, chunk: int = ROLL_UP_CHUNK,
+            max_chunks: int | None = None, budget_seconds: float | None = None) -> int:
+    """Add the events not yet counted into the daily tables; return the span of seq covered.
 
     Reads the log through :func:`content.catalog.usage.hourly_counts`, a chunk
-    of seq at a time. Idempotent and safe to interrupt: each chunk's counts and
-    the new watermark are committed together.
+    of seq at a time, and stops after ``max_chunks`` chunks or once
+    ``budget_seconds`` have passed (the rest is counted next time). Idempotent
+    and safe to interrupt: each chunk's counts and the new watermark are
+    committed together.
     """
     last = usage.last_seq(catalog)
-    covered = 0
+    covered = chunks = 0
+    started = time.monotonic()
     while True:
         done = catalog.db.execute("SELECT through_seq FROM usage_rollup_state WHERE id = 1").fetchone()[0]
-        if done >= last:
+        out_of_time = budget_seconds is not None and time.monotonic() - started >= budget_seconds
+        if done >= last or (max_chunks is not None and chunks >= max_chunks) or out_of_time:
             return covered
         upto = min(done + chunk, last)
         days, books, missed = _add_up(usage.hourly_counts(catalog, done + 1, upto), offset_hours)
@@ -116,6 +133,7 @@ def roll_up(catalog: Catalog, offset_hours: int, *, chunk: int = ROLL_UP_CHUNK) 
             )
             conn.execute("UPDATE usage_rollup_state SET through_seq = ? WHERE id = 1", [upto])
         covered += upto - done
+        chunks += 1
 
 
 def daily_counts(catalog: Catalog, first_day: str, last_day: str) -> dict[str, dict[str, int]]:

@@ -29,6 +29,8 @@ CHART_KINDS = ("read", "listen", "download")
 CSV_KINDS = usage_stats.DAY_KINDS
 HOURS_SHOWN = 48
 SYNC_RESULT_WORDS = ("result", "error", "status", "message")
+# Longest a page waits for old events to be counted (a backlog after an upgrade); the rest comes later.
+ROLL_UP_BUDGET_SECONDS = 2.0
 
 
 def _offset() -> int:
@@ -81,11 +83,13 @@ def _sync() -> dict | None:
             "extra": extra}
 
 
-def _roll_up() -> None:
-    """Bring the daily counts up to date (buffered events first)."""
+def _roll_up() -> int:
+    """Bring the daily counts up to date (buffered events first), within a time budget; return what is left."""
     current_app.extensions["events"].flush()
     current_app.extensions["phone_counter"].flush()
-    usage_stats.roll_up(library().catalog, _offset())
+    catalog = library().catalog
+    usage_stats.roll_up(catalog, _offset(), budget_seconds=ROLL_UP_BUDGET_SECONDS)
+    return usage_stats.pending(catalog)
 
 
 @bp.route("/")
@@ -101,7 +105,7 @@ def index():
 @bp.route("/stats")
 def stats():
     """Reads, listens and downloads per day, top books, searches not found, phones per hour."""
-    _roll_up()
+    behind = _roll_up()
     catalog = library().catalog
     period = _period()
     days = _days(period)
@@ -129,7 +133,7 @@ def stats():
         phones_chart=bar_chart(phone_values, label=_("Phones active per hour"), first=hours[0][5:] + "h",
                                last=hours[-1][11:] + "h", css="phones"),
         busiest=max(phone_values, default=0),
-        capacity=_capacity(), disk=_disk(), sync=_sync(),
+        capacity=_capacity(), disk=_disk(), sync=_sync(), behind=behind,
     )
 
 
