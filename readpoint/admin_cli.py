@@ -28,11 +28,11 @@ _data_option = click.option(
 )
 
 
-def _librarians(data_dir):
-    """Open the data directory's library and its accounts (the CLI's own opener and error map)."""
+def _librarians(data_dir, *, create: bool):
+    """Open the data directory's library and its accounts (the CLI's own opener)."""
     from readpoint.cli import _open
 
-    library, _settings = _open(data_dir)
+    library, _settings = _open(data_dir, create=create)
     return library, Librarians(library.catalog)
 
 
@@ -44,8 +44,11 @@ def admin() -> None:
 @admin.command(name="setup-code")
 @_data_option
 def setup_code_command(data_dir) -> None:
-    """Print the code that creates the first librarian account at http://<box>/admin/."""
-    library, accounts = _librarians(data_dir)
+    """Print the code that creates the first librarian account at http://<box>/admin/.
+
+    Works on a new box before it first serves (provisioning prints the code on its label).
+    """
+    library, accounts = _librarians(data_dir, create=True)
     try:
         if accounts.any():
             raise click.ClickException(
@@ -69,7 +72,7 @@ def _checked_password(value: str) -> str:
 @click.option("--name", default=None, help="The account (default: the only one).")
 def reset_password(data_dir, name: str | None) -> None:
     """Give a librarian a new password (asked for twice); their open sessions end."""
-    library, accounts = _librarians(data_dir)
+    library, accounts = _librarians(data_dir, create=False)
     try:
         names = accounts.names()
         if not names:

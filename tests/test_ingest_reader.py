@@ -179,6 +179,7 @@ def test_the_reader_does_not_outlive_a_killed_importer(shelf, tmp_path):
     assert not _alive(readers[0])
 
 
+@pytest.mark.slow
 def test_a_book_that_takes_too_long_is_rejected_and_the_rest_imported(tmp_path):
     """A real PDF that takes longer to read than the (here tiny) time limit; the other books go on."""
     shelf = tmp_path / "shelf"
