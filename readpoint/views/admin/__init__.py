@@ -73,7 +73,7 @@ def _set_up_app(state) -> None:
     # Globals, not a context processor: the admin templates' imported macros need them too.
     app.jinja_env.globals.update(csrf_token=csrf_token, librarian=lambda: g.get("librarian"))
     if not Librarians(app.extensions["library"].catalog).any():
-        log.warning("no librarian account yet: open /admin/ on the box's Wi-Fi and enter the setup code %s",
+        log.info("no librarian account yet: open /admin/ on the box's Wi-Fi and enter the setup code %s",
                     setup_code(data_dir))
 
 
