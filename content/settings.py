@@ -81,6 +81,9 @@ SETTINGS: list[Setting] = [
             minimum=0, maximum=86_400),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+    Setting("utc_offset_hours", 7, "Hours added to UTC for the days and hours of the librarian's statistics."),
+    Setting("box_address", "http://thuvien.lan/", "The address phones open, printed as a QR code on the poster."),
+    Setting("hostapd_conf", "/etc/hostapd/hostapd.conf", "hostapd's configuration: the poster reads the Wi-Fi name and password there."),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -21,6 +21,7 @@ import click
 
 from content.settings import load_settings, resolve_data_dir
 from readpoint.cli_errors import MappedGroup, OneLineUsageError
+from readpoint.admin_cli import admin
 
 __all__ = ["cli"]
 
@@ -208,6 +209,8 @@ def reindex(data_dir: Path | None) -> None:
         library.close()
     click.echo(f"search index rebuilt: {count} books")
 
+
+cli.add_command(admin)
 
 if __name__ == "__main__":
     cli()
