@@ -25,7 +25,7 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_babel import gettext, ngettext
 
 from content.catalog import now_iso
-from content.catalog.popularity import most_read
+from content.catalog.usage import most_read
 from content.search import SearchQuery
 from readpoint.fragment_cache import FragmentCache, page_key
 from readpoint.i18n import localized_name
