@@ -1,5 +1,9 @@
 """OPDS 2.0: a :class:`~readpoint.opds_feeds.Feed` as the JSON of the OPDS 2.0 and Readium schemas.
 
+Links are absolute (:func:`absolute_links`): a Readium manifest's ``self``
+link must name its canonical location, and OPDS 2.0 clients (Palace's parser
+among them) refuse a relative one.
+
 An audiobook is a publication that is also a Readium audiobook manifest: its
 ``readingOrder`` lists the chapters in order, each with its media type,
 duration and title (a chapter inside a long M4B file points into it with a
@@ -14,7 +18,7 @@ from readpoint.opds_feeds import (
     REL_ACQUISITION, BookItem, Feed, NavItem, clean_text, iso_date, language_tag,
 )
 
-__all__ = ["opds2_feed", "opds2_publication", "SCHEMA_TYPES"]
+__all__ = ["opds2_feed", "opds2_publication", "absolute_links", "SCHEMA_TYPES"]
 
 SCHEMA_TYPES = {"epub": "http://schema.org/EBook", "pdf": "http://schema.org/Book",
                 "audio": "http://schema.org/Audiobook"}
@@ -135,4 +139,14 @@ def opds2_feed(feed: Feed) -> dict:
         document["navigation"] = [_navigation_link(item) for item in feed.navigation]
     else:
         document["publications"] = [opds2_publication(item) for item in feed.books]
+    return document
+
+
+def absolute_links(document, base: str):
+    """``document`` with every ``href`` that is a path on this box prefixed with ``base`` (``http://host``)."""
+    if isinstance(document, list):
+        return [absolute_links(item, base) for item in document]
+    if isinstance(document, dict):
+        return {key: (base + value if key == "href" and isinstance(value, str) and value.startswith("/")
+                      else absolute_links(value, base)) for key, value in document.items()}
     return document

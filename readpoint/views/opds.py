@@ -35,7 +35,7 @@ from readpoint.opds_feeds import (
     ACQUISITION_TYPE, AUDIOBOOK_MANIFEST_TYPE, ENTRY_TYPE, NAVIGATION_TYPE, OPDS2_PUBLICATION_TYPE, OPDS2_TYPE,
     OPENSEARCH_TYPE, REL_SORT_NEW, REL_SORT_POPULAR, BookItem, Feed, NavItem, Paging,
 )
-from readpoint.opds_json import opds2_feed, opds2_publication
+from readpoint.opds_json import absolute_links, opds2_feed, opds2_publication
 from readpoint.ttl_cache import TtlCache
 from readpoint.views.common import book_or_404, file_url, library, page_number, setting, thumb_url
 from readpoint.views.listen import audio_chapters
@@ -94,13 +94,19 @@ def _render(version: int, feed: Feed) -> bytes:
     if version == V1:
         count_text = lambda n: ngettext("%(num)s book", "%(num)s books", n)  # noqa: E731
         return atom_feed(feed, site_name=setting("site_name"), count_text=count_text)
-    return json.dumps(opds2_feed(feed), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _json(opds2_feed(feed))
+
+
+def _json(document: dict) -> bytes:
+    """An OPDS 2.0 document as compact UTF-8 JSON, its links absolute on the host the client asked."""
+    document = absolute_links(document, request.host_url.rstrip("/"))
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _cached_feed(version: int, kind: str, build: Callable[[], Feed], *extra_key) -> Response:
     """The feed for this URL and UI language, built and rendered only when not kept."""
     cache: FragmentCache = current_app.extensions["opds_feeds"]
-    body = cache.get(page_key("opds", *extra_key), lambda: _render(version, build()))
+    body = cache.get(page_key("opds", request.host_url, *extra_key), lambda: _render(version, build()))
     return _send(body, _content_type(version, kind))
 
 
@@ -264,13 +270,17 @@ def categories(version: int):
 
 @_route("/category/<category_id>")
 def category(version: int, category_id: str):
-    """The books of one category, by title, paged."""
-    known = {c["id"]: c for c in library().catalog.categories()}
-    if category_id not in known:
-        abort(404, description="No such category.")
-    title = localized_name(known[category_id])
-    return _cached_feed(version, "acquisition", lambda: _listing(
-        version, "opds.category", title, {"category": category_id}, {"category_id": category_id}, "title"))
+    """The books of one category, by title, paged (checked only when the feed is built: a kept feed is a lookup)."""
+
+    def build() -> Feed:
+        """The listing, or 404 for a category that does not exist."""
+        known = {c["id"]: c for c in library().catalog.categories()}
+        if category_id not in known:
+            abort(404, description="No such category.")
+        return _listing(version, "opds.category", localized_name(known[category_id]), {"category": category_id},
+                        {"category_id": category_id}, "title")
+
+    return _cached_feed(version, "acquisition", build)
 
 
 @_route("/languages")
@@ -293,10 +303,16 @@ def languages(version: int):
 @_route("/language/<code>")
 def language(version: int, code: str):
     """The books in one language, by title, paged."""
-    if len(code) > 35 or not library().catalog.count_listed(language=code):
-        abort(404, description="No books in this language.")
-    return _cached_feed(version, "acquisition", lambda: _listing(
-        version, "opds.language", language_name(code), {"language": code}, {"code": code}, "title"))
+    if len(code) > 35:
+        abort(404)
+
+    def build() -> Feed:
+        """The listing, or 404 for a language no book is in."""
+        if not library().catalog.count_listed(language=code):
+            abort(404, description="No books in this language.")
+        return _listing(version, "opds.language", language_name(code), {"language": code}, {"code": code}, "title")
+
+    return _cached_feed(version, "acquisition", build)
 
 
 @_route("/search")
@@ -339,10 +355,10 @@ def book(version: int, book_id: str):
         item = _book_item(found, version, categories_by_id)
         if version == V1:
             return atom_entry(item)
-        return json.dumps(opds2_publication(item), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _json(opds2_publication(item))
 
     cache: FragmentCache = current_app.extensions["opds_feeds"]
-    body = cache.get(page_key("opds-book"), render)
+    body = cache.get(page_key("opds-book", request.host_url), render)
     return _send(body, f"{ENTRY_TYPE};charset=utf-8" if version == V1 else f"{OPDS2_PUBLICATION_TYPE}; charset=utf-8")
 
 
@@ -358,9 +374,8 @@ def audiobook_manifest(book_id: str):
         """The manifest: the publication with itself as ``self``."""
         item = _book_item(found, V2, categories_by_id)
         manifest = opds2_publication(item, self_url=item.manifest_url, self_type=AUDIOBOOK_MANIFEST_TYPE)
-        manifest = {"@context": "https://readium.org/webpub-manifest/context.jsonld", **manifest}
-        return json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _json({"@context": "https://readium.org/webpub-manifest/context.jsonld", **manifest})
 
     cache: FragmentCache = current_app.extensions["opds_feeds"]
-    body = cache.get(page_key("opds-manifest"), render)
+    body = cache.get(page_key("opds-manifest", request.host_url), render)
     return _send(body, f"{AUDIOBOOK_MANIFEST_TYPE}; charset=utf-8")
