@@ -401,3 +401,9 @@ def test_opds2_search_uses_the_box_s_analysis(site):
     titles = [p["metadata"]["title"] for p in document["publications"]]
     assert "Rửa tay sạch, phòng bệnh tiêu chảy" in titles
     assert document["metadata"]["numberOfItems"] >= len(titles) > 0
+
+
+def test_every_page_tells_reader_apps_where_the_catalog_is(site):
+    html = get(site, "/").text
+    link = re.search(r'<link rel="alternate" href="([^"]+)" type="application/atom\+xml;profile=opds-catalog[^"]*"', html)
+    assert link and link.group(1) == "/opds"
