@@ -78,7 +78,7 @@ SETTINGS: list[Setting] = [
     Setting("import_max_file_mb", 2048, "Largest single file the importer copies into the store.",
             minimum=1, maximum=1_000_000),
     Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it.",
-            minimum=1, maximum=86_400),
+            minimum=0, maximum=86_400),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
 ]

@@ -54,7 +54,7 @@ from content.ingest.reader import (
     read_error_reason,
 )
 from content.parsed import ParsedBook
-from content.readers.audio import group_audiobooks, read_audio
+from content.readers.audio import AUDIO_EXTENSIONS, group_audiobooks, read_audio
 from content.store import sha256_of_file, writer_lock
 from content.ingest.usb import SourceGone, SourceWatch, scan_paths
 
@@ -70,7 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".flac"}
 BOOK_EXTENSIONS = {".epub", ".pdf"}
 # A reader process pays for itself (about a second to start) from this many books on.
 READER_PROCESS_MIN_BOOKS = 8
