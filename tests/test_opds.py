@@ -407,3 +407,15 @@ def test_every_page_tells_reader_apps_where_the_catalog_is(site):
     html = get(site, "/").text
     link = re.search(r'<link rel="alternate" href="([^"]+)" type="application/atom\+xml;profile=opds-catalog[^"]*"', html)
     assert link and link.group(1) == "/opds"
+
+
+def test_listings_lead_up_to_their_list(opds1, opds2):
+    def up1(path):
+        return next(link.get("href") for link in atom_links(etree.fromstring(opds1[path])) if link.get("rel") == "up")
+
+    def up2(path):
+        return next(link["href"] for link in opds2[path]["links"] if link["rel"] == "up")
+
+    assert up1("/opds/category/health") == "/opds/categories" and up1("/opds/language/th") == "/opds/languages"
+    assert up1("/opds/new") == "/opds" and up1("/opds/categories") == "/opds"
+    assert up2("/opds/v2/category/health").endswith("/opds/v2/categories")

@@ -118,6 +118,10 @@ def _catalog_updated() -> str:
     return row[0] or now_iso()
 
 
+# The feed one level up from each listing (the root for the others).
+UP = {"opds.category": "opds.categories", "opds.language": "opds.languages"}
+
+
 def _feed(version: int, endpoint: str, title: str, kind: str, **args) -> Feed:
     """An empty feed for ``endpoint`` with its self, start, up and search links."""
     section = endpoint.rsplit(".", 1)[-1]
@@ -131,7 +135,7 @@ def _feed(version: int, endpoint: str, title: str, kind: str, **args) -> Feed:
         search_url=(url_for("opds.opensearch") if version == V1
                     else url_for("opds.search", version=V2) + "{?query}"),
         updated=_catalog_updated(),
-        up_url=url_for("opds.root", version=version) if endpoint != "opds.root" else None,
+        up_url=url_for(UP.get(endpoint, "opds.root"), version=version) if endpoint != "opds.root" else None,
     )
 
 
