@@ -60,6 +60,8 @@ def _open(data_dir: Path | None, *, create: bool):
     settings = load_settings(path)
     exists = (path / CATALOG_FILE).is_file()
     if not exists and not create:
+        if (path / "store").is_dir():
+            Library.refuse_lost_catalog(path)  # a library whose catalog is gone: say that, not "no library"
         raise click.ClickException(
             f"no library in {path} (no {CATALOG_FILE}): give the right --data DIR or set READPOINT_DATA"
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import signal
 import subprocess
@@ -88,6 +87,7 @@ def _check_consistent(data_dir) -> tuple[int, int]:
         catalog.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_shows_a_partial_file(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
