@@ -266,6 +266,15 @@ class Catalog:
             )
         )
 
+    def first_text_chapter(self, book_id: str) -> int:
+        """The number (1-based) of a book's first chapter that holds text: 1 when none does.
+
+        An EPUB's first spine item is often a page with only the cover image;
+        "Read" starts at the first chapter with words in it.
+        """
+        row = self.db.execute("SELECT min(position) FROM chapter_texts WHERE book_id = ?", [book_id]).fetchone()
+        return row[0] + 1 if row[0] is not None else 1
+
     def file_row(self, sha256: str) -> dict | None:
         """Any catalog row for the stored file with this hash (size, media type), or None."""
         rows = list(
