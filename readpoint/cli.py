@@ -17,6 +17,7 @@ import click
 
 from content.errors import ContentError
 from content.settings import SettingsError, load_settings, resolve_data_dir
+from readpoint.cli_sync import register as register_sync_commands
 
 __all__ = ["cli"]
 
@@ -208,6 +209,8 @@ def reindex(data_dir: Path | None) -> None:
         library.close()
     click.echo(f"search index rebuilt: {count} books")
 
+
+register_sync_commands(cli)
 
 if __name__ == "__main__":
     cli()
