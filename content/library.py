@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from content.catalog import Catalog
+from content.catalog.books import Books
 from content.errors import CatalogError
 from content.search import open_search_index
 from content.store import ContentStore, remove_orphans
@@ -62,6 +63,7 @@ class Library:
         _refuse_emptied_catalog(catalog_path, self.store)
         self.catalog = Catalog(catalog_path)
         self.search = open_search_index(search_engine, self.data_dir)
+        self.books = Books(self)
 
     def close(self) -> None:
         """Close the catalog's connections and the search index."""

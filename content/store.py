@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,12 +64,22 @@ def fsync_path(path: Path | str) -> None:
         os.close(fd)
 
 
+# Writer locks this thread holds, by lock file (see holds_writer_lock).
+_held = threading.local()
+
+
+def _lock_key(data_dir: Path) -> str:
+    """The writer lock file of a data directory, as a key."""
+    return str((Path(data_dir) / "tmp" / "writer.lock").resolve())
+
+
 @contextlib.contextmanager
 def writer_lock(data_dir: Path, *, wait: bool = True) -> Iterator[None]:
     """Hold the data directory's writer lock (one importer or sync writer at a time).
 
     Start-up clean-up checks this lock so it never removes a file that a
-    running writer has stored but not yet recorded.
+    running writer has stored but not yet recorded. Not re-entrant: a second
+    attempt, even from the same thread, waits (or gets :class:`WriterBusy`).
     """
     lock_path = Path(data_dir) / "tmp" / "writer.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +89,19 @@ def writer_lock(data_dir: Path, *, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle.fileno(), flags)
         except BlockingIOError as error:
             raise WriterBusy("another import or sync is running on this data directory") from error
+        held = _held.__dict__.setdefault("keys", set())
+        key = _lock_key(data_dir)
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def holds_writer_lock(data_dir: Path) -> bool:
+    """Whether the calling thread holds the data directory's writer lock."""
+    return _lock_key(data_dir) in _held.__dict__.get("keys", set())
 
 
 def writer_lock_held(data_dir: Path) -> bool:
@@ -239,4 +259,4 @@ def remove_orphans(store: ContentStore, referenced: Callable[[], set[str]]) -> l
         return []
 
 
-__all__ += ["remove_orphans", "writer_lock_held"]
+__all__ += ["remove_orphans", "writer_lock_held", "holds_writer_lock"]

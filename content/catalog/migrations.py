@@ -243,6 +243,32 @@ def search_fts5(db: Database) -> None:
         """
     )
 
+
+@MIGRATIONS(name="0006_catalog_changes_overrides")
+def catalog_changes_overrides(db: Database) -> None:
+    """The history of book changes, and the librarian's decisions kept apart from the hub's rows."""
+    db.executescript(
+        """
+        CREATE TABLE catalog_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            book_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('add', 'upsert', 'remove', 'status', 'edit')),
+            actor TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX catalog_changes_book ON catalog_changes (book_id, seq);
+
+        CREATE TABLE book_overrides (
+            book_id TEXT PRIMARY KEY,
+            fields TEXT NOT NULL DEFAULT '{}',
+            status TEXT CHECK (status IN ('active', 'hidden', 'withdrawn')),
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 @MIGRATIONS(name="0010_sync_client")
 def sync_client(db: Database) -> None:
     """What the sync client keeps between runs (``sync.client.state``).
