@@ -35,12 +35,12 @@ import time
 from dataclasses import dataclass, field
 
 from content.catalog import Catalog
+from content.catalog.usage import hourly_counts, last_seq, prune_through
 from content.errors import ContentError
 from content.store import WriterBusy, writer_lock
 from sync.client.downloads import Downloads, StorageFull
 from sync.client.state import SyncState
 from sync.client.transport import BudgetSpent, Meter, Transport
-from sync.client.usage_log import batch_after, last_seq, prune_through
 from sync.errors import (
     ArtifactMismatch, BadSignature, ConfigError, Equivocation, HubError, LinkError, NotJson, Rollback,
     SyncError, TooLarge,
@@ -48,11 +48,12 @@ from sync.errors import (
 from sync.protocol import MAX_MANIFEST, MAX_SMALL_JSON, SIGNATURE_HEADER, open_envelope, read_catalog
 from sync.signing import canonical_json, key_id, parse_public_key
 
-__all__ = ["SyncReport", "run_sync", "enroll", "make_transport"]
+__all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "usage_batch", "UsageBatch"]
 
 log = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_RUN = 200
+BATCH_EVENTS = 5000
 ROLE_RANK = {"cover": 0}
 
 
@@ -75,6 +76,42 @@ class SyncReport:
         return {name: getattr(self, name) for name in (
             "release_before", "release_after", "books_added", "books_removed", "files_downloaded",
             "bytes_down", "bytes_up", "events_sent", "errors")}
+
+
+@dataclass
+class UsageBatch:
+    """Events ``first``..``last`` of the log as hourly counts and searched-but-not-found terms."""
+
+    first: int
+    last: int
+    hours: list[list]
+    missed: list[list]
+    events: int
+
+
+def usage_batch(catalog: Catalog, acked: int, *, limit: int = BATCH_EVENTS) -> UsageBatch | None:
+    """The next batch after the watermark ``acked`` (at most ``limit`` seqs), or None.
+
+    It starts right after the watermark even if those events were pruned, so the
+    hub's exactly-once check lines up. Per hour, book and kind a count; per hour
+    the terms of searches that found nothing; nothing about a person.
+    """
+    newest = last_seq(catalog)
+    if newest <= acked:
+        return None
+    last = min(newest, acked + limit)
+    hours: dict[tuple, int] = {}
+    missed: dict[tuple, int] = {}
+    events = 0
+    for row in hourly_counts(catalog, acked + 1, last):
+        key = (row["hour"], row["book_id"] or None, row["kind"])
+        hours[key] = hours.get(key, 0) + row["count"]
+        events += row["count"]
+        term = " ".join(row["term"].split())
+        if row["kind"] == "search_empty" and term:
+            missed[(row["hour"], term)] = missed.get((row["hour"], term), 0) + row["count"]
+    return UsageBatch(acked + 1, last, [[h, b, k, n] for (h, b, k), n in hours.items()],
+                      [[h, t, n] for (h, t), n in missed.items()], events)
 
 
 def make_transport(settings: dict, meter: Meter | None = None) -> Transport:
@@ -276,7 +313,7 @@ class _Run:
         acked = self._signed_ack(self._call("GET", device_path + "/ack", None, None, MAX_SMALL_JSON).body)
         self._acknowledged(acked)
         for _ in range(MAX_BATCHES_PER_RUN):
-            batch = batch_after(self.catalog, acked)
+            batch = usage_batch(self.catalog, acked)
             if batch is None:
                 return
             body = json.dumps({"type": "readpoint.usage", "device_id": self.device["device_id"],
@@ -460,7 +497,7 @@ class _Run:
                     outcome = "refused"
                 added += outcome == "added"
                 db.execute("DELETE FROM sync_entries WHERE book_id = ?", [book_id])
-                db.executemany("DELETE FROM downloads WHERE sha256 = ?", [(sha,) for sha in hashes])
+                db.conn.executemany("DELETE FROM downloads WHERE sha256 = ?", [(sha,) for sha in hashes])
             if incoming:
                 self.state.update(db, applied_release=incoming, manifest_sha256=saved["incoming_manifest_sha256"],
                                   incoming_release=0, incoming_manifest_sha256=None)
