@@ -217,6 +217,7 @@ def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
     usage error.
     """
     if ctx.invoked_subcommand is not None:
+        ctx.obj = data_dir  # `sync --data D enroll` as well as `sync enroll --data D`
         return
     from sync.client.run import run_sync
 
@@ -239,11 +240,12 @@ def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
 @sync.command("enroll")
 @box_data_option
 @click.option("--code", required=True, help="The one-time code from provincial staff.")
-def sync_enroll(data_dir: Path | None, code: str) -> None:
+@click.pass_context
+def sync_enroll(ctx: click.Context, data_dir: Path | None, code: str) -> None:
     """Enroll this box with the hub (generating its key first if it has none)."""
     from sync.client.run import enroll
 
-    library, settings = _open_box(data_dir)
+    library, settings = _open_box(data_dir or ctx.obj)
     try:
         device = enroll(library, settings, code)
     except _errors() as error:

@@ -133,7 +133,10 @@ class SyncWorld:
 
     def sync_cli(self, *args, timeout: float = 120, env=None, prefix=()) -> subprocess.CompletedProcess:
         """``readpoint sync --data BOX`` in a subprocess."""
-        command = [*prefix, *READPOINT, "sync", "--data", str(self.box_dir), *args]
+        if args[:1] == ("enroll",):  # the documented form: readpoint sync enroll --data D --code C
+            command = [*prefix, *READPOINT, "sync", "enroll", "--data", str(self.box_dir), *args[1:]]
+        else:
+            command = [*prefix, *READPOINT, "sync", "--data", str(self.box_dir), *args]
         return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
     def box_titles(self) -> set[str]:

@@ -100,10 +100,12 @@ class Downloads:
                 removed += 1
         return removed
 
-    def fetch(self, sha256: str, size: int, *, release: int | None = None, path: str | None = None) -> int:
+    def fetch(self, sha256: str, size: int, *, release: int | None = None, path: str | None = None,
+              budgeted: bool = True) -> int:
         """Bring one file to complete-and-verified; return the bytes received.
 
-        ``path`` is where the hub serves it (default ``/files/<sha256>``).
+        ``path`` is where the hub serves it (default ``/files/<sha256>``);
+        ``budgeted`` false lets it past the byte budgets (a catalog file).
 
         BudgetSpent when the rest of it does not fit the budgets (nothing is
         changed), StorageFull when the disk cannot take it, LinkError / HubError
@@ -116,7 +118,7 @@ class Downloads:
         row = self._row(sha256)
         on_disk = part.stat().st_size if part.is_file() else 0
         offset = min(row["offset"], on_disk) if row and row["size"] == size else 0
-        if not self.transport.meter.allows(size - offset):
+        if budgeted and not self.transport.meter.allows(size - offset):
             raise BudgetSpent(sha256)
         free = shutil.disk_usage(self.store.tmp).free
         if size - on_disk > free - free_space_reserve(self.store.tmp):

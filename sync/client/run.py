@@ -15,7 +15,9 @@ anywhere is finished by the next one):
    delta from our release, else the snapshot) must match the manifest. Its lines
    are staged as ``incoming``.
 5. **Content**: files of staged books, covers first, then e-books, then audio,
-   smallest first, within the budgets; resumed from the persisted offsets.
+   smallest first, within the byte budgets (which govern content: the small
+   signed answers and catalog files always go, and count); resumed from the
+   persisted offsets.
 6. **Apply**: in one transaction, every staged removal and every book whose
    files are all here, together with the new applied-release number; books
    still missing files wait for a later run.
@@ -407,11 +409,10 @@ class _Run:
         sha, size, name = artifact.get("sha256"), artifact.get("size"), artifact.get("name")
         if not (isinstance(sha, str) and isinstance(size, int) and isinstance(name, str)):
             raise BadSignature("manifest: a catalog file without hash, size or name")
-        try:
-            self.downloads.fetch(sha, size, release=number, path=f"/v1/releases/{number}/catalog/{name}")
-        except BudgetSpent:
-            raise SyncError(f"the byte budget does not allow the catalog of release {number} "
-                            f"({size} bytes); it is fetched next time") from None
+        # Catalog files pass the byte budgets (they count in them): without them the box
+        # cannot even know what it is missing, and they are small beside the content.
+        self.downloads.fetch(sha, size, release=number, path=f"/v1/releases/{number}/catalog/{name}",
+                             budgeted=False)
         kept: set[str] | None = set() if artifact.get("kind") == "snapshot" else None
 
         def lines():
