@@ -12,7 +12,8 @@ import requests
 
 from content.catalog import usage
 from tests.fault_proxy import Action
-from tests.sync_world import SyncWorld
+from tests.conftest import REPO, LiveServer
+from tests.sync_world import READPOINT, SyncWorld
 
 
 @pytest.fixture
@@ -94,6 +95,7 @@ def test_budget_small_first_and_waiting_books(world):
     assert third.release_after == 2 and third.files_downloaded == 0 and third.books_added == 0
 
 
+@pytest.mark.slow
 def test_the_command_json_exit_codes_and_enroll(world):
     world.add_epubs(1)
     world.publish()
@@ -149,8 +151,7 @@ def test_two_syncs_at_once_the_second_refuses(world):
         return None
 
     world.use_proxy(slow)
-    first = subprocess.Popen([*__import__("tests.sync_world", fromlist=["READPOINT"]).READPOINT, "sync", "--data",
-                              str(world.box_dir), "--json"], cwd=str(__import__("tests.conftest").conftest.REPO),
+    first = subprocess.Popen([*READPOINT, "sync", "--data", str(world.box_dir), "--json"], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert started.wait(60)
     second = world.sync_cli("--json")
@@ -162,7 +163,6 @@ def test_two_syncs_at_once_the_second_refuses(world):
 
 def test_the_running_server_shows_synced_books_without_a_restart(world, tmp_path):
     from readpoint.app import create_app
-    from tests.conftest import LiveServer
 
     world.publish()
     world.enroll()

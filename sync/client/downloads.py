@@ -122,7 +122,8 @@ class Downloads:
             raise BudgetSpent(sha256)
         free = shutil.disk_usage(self.store.tmp).free
         if size - on_disk > free - free_space_reserve(self.store.tmp):
-            raise StorageFull(f"not enough free space for a {size // 2**20} MB file (keeping a reserve)")
+            raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
+                              "some kept in reserve)")
         with open(part, "ab") as handle:
             handle.truncate(offset)
         self._save_offset(sha256, size, offset, release)
@@ -204,7 +205,7 @@ class Downloads:
             handle.truncate(start)
             handle.seek(start)
             offset = unsynced = start
-            for chunk in response.raw.stream(WRITE_CHUNK, decode_content=False):
+            for chunk in response.iter_content(WRITE_CHUNK):
                 if offset + len(chunk) > size:
                     raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes")
                 handle.write(chunk)

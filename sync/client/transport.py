@@ -161,7 +161,7 @@ class Transport:
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise TooLarge(f"{method} {path}: {declared} bytes declared, more than the {max_bytes} allowed")
             chunks, size = [], 0
-            for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+            for chunk in response.iter_content(READ_CHUNK):
                 size += len(chunk)
                 self.meter.count_down(len(chunk))
                 if size > max_bytes:
