@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from content.catalog import usage
-from tests.fault_proxy import Action
 from tests.conftest import REPO, LiveServer
+from tests.fault_proxy import Action
 from tests.sync_world import READPOINT, SyncWorld
 
 

@@ -25,7 +25,14 @@ from pathlib import Path
 from content.catalog import now_iso
 from content.store import ContentStore, fsync_path, is_sha256
 from sync.client.transport import LINK_ERRORS, RETRY_STATUSES, BudgetSpent, Transport
-from sync.errors import ArtifactMismatch, HubError, LinkError, NotJson, SyncError, TooLarge
+from sync.errors import (
+    ArtifactMismatch,
+    HubError,
+    LinkError,
+    NotJson,
+    SyncError,
+    TooLarge,
+)
 
 __all__ = ["Downloads", "StorageFull", "SYNC_EVERY", "free_space_reserve"]
 

@@ -44,10 +44,24 @@ from sync.client.downloads import Downloads, StorageFull
 from sync.client.state import SyncState
 from sync.client.transport import BudgetSpent, Meter, Transport
 from sync.errors import (
-    ArtifactMismatch, BadSignature, ConfigError, Equivocation, HubError, LinkError, NotJson, Rollback,
-    SyncError, TooLarge,
+    ArtifactMismatch,
+    BadSignature,
+    ConfigError,
+    Equivocation,
+    HubError,
+    LinkError,
+    NotJson,
+    Rollback,
+    SyncError,
+    TooLarge,
 )
-from sync.protocol import MAX_MANIFEST, MAX_SMALL_JSON, SIGNATURE_HEADER, open_envelope, read_catalog
+from sync.protocol import (
+    MAX_MANIFEST,
+    MAX_SMALL_JSON,
+    SIGNATURE_HEADER,
+    open_envelope,
+    read_catalog,
+)
 from sync.signing import canonical_json, key_id, parse_public_key
 
 __all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "usage_batch", "UsageBatch"]

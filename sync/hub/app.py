@@ -33,7 +33,14 @@ from content.http_ranges import plan_file_response, read_range
 from content.store import is_sha256
 from sync.errors import BadSignature, ConfigError
 from sync.hub.hub import Hub, code_hash
-from sync.protocol import CATALOG_NAME, MAX_BATCH, NONCE, SIGNATURE_HEADER, check_batch, seal
+from sync.protocol import (
+    CATALOG_NAME,
+    MAX_BATCH,
+    NONCE,
+    SIGNATURE_HEADER,
+    check_batch,
+    seal,
+)
 from sync.signing import canonical_json, parse_public_key, verify
 
 __all__ = ["create_app", "CHALLENGE_SECONDS", "TOKEN_SECONDS"]
