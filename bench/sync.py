@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import secrets
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 
-from bench.common import REPO, median, start_server, stop_server  # noqa: E402
+from bench.common import REPO, median, peak_rss_mb, start_server, stop_server  # noqa: E402
 
 READPOINT = [sys.executable, "-m", "readpoint.cli"]
 
@@ -43,14 +42,23 @@ def _world(root: Path):
 def _sync_subprocess(box_dir: Path) -> tuple[dict, float, float]:
     """Run ``readpoint sync --json`` in a child; (report, seconds, peak RSS MB of the child)."""
     started = time.monotonic()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([*READPOINT, "sync", "--data", str(box_dir), "--json"], cwd=REPO,
-                         capture_output=True, text=True)
-    seconds = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if out.returncode != 0:
-        raise RuntimeError(f"sync failed: {out.stdout} {out.stderr[-2000:]}")
-    return json.loads(out.stdout), seconds, max(peak, before) / 1024
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([*READPOINT, "sync", "--data", str(box_dir), "--json"], cwd=REPO,
+                                stdout=out, stderr=err, text=True)
+        peak = 0.0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, peak_rss_mb(proc.pid))  # VmHWM: the child's own high-water mark
+            except (FileNotFoundError, RuntimeError, ProcessLookupError):
+                pass
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"sync failed: {stdout} {stderr[-2000:]}")
+    return json.loads(stdout), seconds, peak
 
 
 def bench_uptodate(runs: int) -> dict:

@@ -115,17 +115,21 @@ def test_a_gap_409_makes_the_box_ask_and_resend(world):
 
 
 def test_a_delta_gone_410_falls_back_to_the_snapshot(world):
-    world.add_epubs(1)
+    ids = world.add_epubs(2)
     world.publish()
     world.enroll()
     world.sync()
+    world.hub.remove([ids[0]])
     world.add_epubs(1, prefix="Mới")
     world.publish()
     proxy = world.use_proxy(lambda m, p, n: Action(status=410, body=b'{"error": "gone"}')
                             if "/catalog/delta-" in p else None)
     report = world.sync()
-    assert report.errors == [] and report.release_after == 2 and "Mới 2" in world.box_titles()
+    assert report.errors == [] and report.release_after == 2
+    assert world.box_titles() == {"Sách 2", "Mới 3"}  # the snapshot's absences are removals
+    assert report.books_removed == 1 and report.books_added == 1
     assert any("snapshot-2" in p for _, p, _ in proxy.requests)
+    assert world.library.check() == []
 
 
 @pytest.mark.slow

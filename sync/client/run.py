@@ -33,6 +33,7 @@ import json
 import logging
 import secrets
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -196,6 +197,9 @@ def run_sync(library, settings: dict, *, transport: Transport | None = None) -> 
         report.errors.append("another sync or import is running on this data directory; try again later")
     except SyncError as error:
         report.errors.append(str(error))
+    except (ContentError, sqlite3.Error, OSError) as error:  # the box's own storage: full, read-only, damaged
+        log.exception("sync stopped by this box's storage")
+        report.errors.append(f"this box's storage failed: {error}")
     report.release_after = state.state()["applied_release"]
     return report
 
@@ -427,27 +431,13 @@ class _Run:
         # cannot even know what it is missing, and they are small beside the content.
         self.downloads.fetch(sha, size, release=number, path=f"/v1/releases/{number}/catalog/{name}",
                              budgeted=False)
-        kept: set[str] | None = set() if artifact.get("kind") == "snapshot" else None
-
-        def lines():
-            for line in read_catalog(self.downloads.part_path(sha), raw_size=artifact.get("raw_size", -1),
-                                     lines=artifact.get("lines", -1)):
-                if kept is not None and line["op"] == "upsert":
-                    kept.add(line["id"])
-                yield line
-
+        lines = read_catalog(self.downloads.part_path(sha), raw_size=artifact.get("raw_size", -1),
+                             lines=artifact.get("lines", -1))
         try:
-            staged = self._stage_lines(number, digest, lines, kept)
+            staged = self.state.stage_incoming(number, digest, lines, snapshot=artifact.get("kind") == "snapshot")
         finally:
             self.downloads.forget(sha)
         log.info("release %d: %d catalog lines staged from %s", number, staged, name)
-
-    def _stage_lines(self, number, digest, lines, kept) -> int:
-        """Stage the lines (a snapshot's ids fill ``kept`` as they go; removals need them all)."""
-        if kept is None:
-            return self.state.stage_incoming(number, digest, lines())
-        staged = list(lines())  # a snapshot: its ids decide which hub books go
-        return self.state.stage_incoming(number, digest, staged, hub_ids_kept=kept)
 
     # -- 5: content --------------------------------------------------------
 

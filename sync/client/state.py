@@ -100,12 +100,14 @@ class SyncState:
 
     # -- entries not applied yet -------------------------------------------
 
-    def stage_incoming(self, release: int, manifest_sha256: str, lines: Iterable[dict],
-                       hub_ids_kept: set[str] | None = None) -> int:
+    def stage_incoming(self, release: int, manifest_sha256: str, lines: Iterable[dict], *,
+                       snapshot: bool = False) -> int:
         """Replace the incoming entries with ``lines`` of ``release``, in one transaction.
 
-        ``hub_ids_kept`` (a snapshot) turns every hub book of this box not in it
-        into a removal. Returns the number of entries staged.
+        Lines are written as they come (a release's catalog never sits in memory
+        whole). A ``snapshot`` also turns every hub book of this box that it does
+        not list into a removal, and drops waiting books it no longer lists.
+        Returns the number of lines staged.
         """
         count = 0
         with self.catalog.write() as db:
@@ -115,13 +117,12 @@ class SyncState:
                            "VALUES (?, ?, ?, ?, 'incoming')",
                            [line["id"], release, line["op"], json.dumps(line, ensure_ascii=False)])
                 count += 1
-            if hub_ids_kept is not None:
-                for (book_id,) in db.execute("SELECT id FROM books WHERE origin = 'hub'").fetchall():
-                    if book_id not in hub_ids_kept:
-                        db.execute("INSERT OR REPLACE INTO sync_entries (book_id, release, op, entry, state) "
-                                   "VALUES (?, ?, 'remove', ?, 'incoming')",
-                                   [book_id, release, json.dumps({"op": "remove", "id": book_id})])
-                        count += 1
+            if snapshot:
+                db.execute("DELETE FROM sync_entries WHERE state = 'waiting'")
+                db.execute(
+                    "INSERT INTO sync_entries (book_id, release, op, entry, state) "
+                    "SELECT id, ?, 'remove', json_object('op', 'remove', 'id', id), 'incoming' FROM books "
+                    "WHERE origin = 'hub' AND id NOT IN (SELECT book_id FROM sync_entries)", [release])
             self.update(db, incoming_release=release, incoming_manifest_sha256=manifest_sha256)
         return count
 
