@@ -18,7 +18,8 @@ The error tree (:mod:`sync.errors`)::
     │   └── NotJson                 a web page where JSON was expected (a captive portal)
     ├── HubError                    the hub answered with an error status (carries ``status``)
     ├── LinkError                   the link failed after the retries (cut, stalled, refused)
-    └── SyncBusy                    another sync or import holds the data directory
+    ├── SyncBusy                    another sync or import holds the data directory
+    └── client.downloads.StorageFull   the box's disk cannot take a file (the part is given back)
 """
 
 __all__ = ["errors", "protocol", "signing"]
