@@ -22,6 +22,7 @@ import click
 from content.settings import load_settings, resolve_data_dir
 from readpoint.cli_errors import MappedGroup, OneLineUsageError
 from readpoint.admin_cli import admin
+from readpoint.cli_sync import register as register_sync_commands
 
 __all__ = ["cli"]
 
@@ -211,6 +212,7 @@ def reindex(data_dir: Path | None) -> None:
 
 
 cli.add_command(admin)
+register_sync_commands(cli)
 
 if __name__ == "__main__":
     cli()
