@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from content.catalog import usage
+from content.catalog import usage, usage_stats
 from tests.conftest import REPO, LiveServer
 from tests.fault_proxy import Action
 from tests.sync_world import READPOINT, SyncWorld
@@ -62,6 +62,8 @@ def test_usage_goes_up_once_and_is_pruned(world):
     report = world.sync()
     assert report.events_sent == 4 and report.errors == []
     assert usage.count_events(catalog) == 0  # acknowledged, so pruned
+    assert usage_stats.pending(catalog) == 0  # ... but counted for the librarian's statistics first
+    assert usage_stats.daily_counts(catalog, "2026-11-01", "2026-11-01")["2026-11-01"]["read"] == 2
     usage.record(catalog, [{"at": "2026-11-02T09:00:00+00:00", "kind": "listen", "book_id": "072d862b3ecddd38"}])
     assert world.sync().events_sent == 1
     device = world.hub.usage_report()["devices"][0]

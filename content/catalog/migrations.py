@@ -295,6 +295,10 @@ def sync_client(db: Database) -> None:
         ALTER TABLE sync_state ADD COLUMN clock_offset INTEGER;
         ALTER TABLE sync_state ADD COLUMN last_sync_at INTEGER;
         INSERT OR IGNORE INTO sync_state (id) VALUES (1);
+        """
+    )
+
+
 @MIGRATIONS(name="0020_librarians")
 def librarians(db: Database) -> None:
     """Librarian accounts (``content.catalog.librarians``): name, scrypt hash, session epoch."""

@@ -37,7 +37,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from content.catalog import Catalog
+from content.catalog import Catalog, usage_stats
 from content.catalog.usage import hourly_counts, last_seq, prune_through
 from content.errors import ContentError
 from content.store import WriterBusy, writer_lock
@@ -356,7 +356,8 @@ class _Run:
             self._acknowledged(acked)
 
     def _acknowledged(self, acked: int) -> None:
-        """Prune events the hub has and remember its watermark."""
+        """Prune events the hub has (once the librarian's daily counts hold them) and remember its watermark."""
+        usage_stats.roll_up(self.catalog, self.settings.get("utc_offset_hours", 7))
         prune_through(self.catalog, acked)
         self.state.set(usage_acked_through=acked)
 
