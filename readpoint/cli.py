@@ -21,6 +21,8 @@ import click
 
 from content.settings import load_settings, resolve_data_dir
 from readpoint.cli_errors import MappedGroup, OneLineUsageError
+from readpoint.admin_cli import admin
+from readpoint.cli_sync import register as register_sync_commands
 
 __all__ = ["cli"]
 
@@ -243,6 +245,9 @@ def reindex(data_dir: Path | None) -> None:
         library.close()
     click.echo(f"search index rebuilt: {count} books")
 
+
+cli.add_command(admin)
+register_sync_commands(cli)
 
 if __name__ == "__main__":
     cli()

@@ -27,7 +27,7 @@ import time
 
 from flask import Flask, current_app
 
-from content.catalog import Catalog, now_iso, usage
+from content.catalog import Catalog, now_iso, usage, usage_stats
 from content.catalog.usage import EVENT_KINDS, MAX_DETAIL
 from content.disk import checkpoint_wal, is_disk_full
 
@@ -36,14 +36,21 @@ __all__ = ["EventRecorder", "init_app", "record_event", "EVENT_KINDS"]
 log = logging.getLogger(__name__)
 
 MAX_BUFFERED = 5000  # about 1 MB: beyond this, events are dropped (and counted)
+# Events the recorder adds to the daily counts after a flush, at most: a flush's own
+# events are far fewer; an older backlog (after an upgrade) drains this much at a time.
+FLUSH_ROLL_UP_CHUNK = 10_000
 
 
 class EventRecorder:
     """A thread-safe buffer of usage events in front of the catalog."""
 
-    def __init__(self, catalog: Catalog, *, flush_seconds: float, buffer_max: int):
-        """Buffer events for ``catalog``; flush after ``flush_seconds`` or ``buffer_max`` events."""
+    def __init__(self, catalog: Catalog, *, flush_seconds: float, buffer_max: int, offset_hours: int = 7):
+        """Buffer events for ``catalog``; flush after ``flush_seconds`` or ``buffer_max`` events.
+
+        ``offset_hours`` (UTC to local time) is for the librarian's daily counts.
+        """
         self.catalog = catalog
+        self.offset_hours = offset_hours
         self.flush_seconds = flush_seconds
         self.buffer_max = buffer_max
         self._buffer: list[dict] = []
@@ -92,6 +99,7 @@ class EventRecorder:
             log.warning("the disk has room again: usage events are written again (%d were dropped "
                         "while it was full)", self._dropped_while_full)
             self._dropped_while_full = 0
+        self._count()
         return len(events)
 
     def _insert(self, events: list[dict]) -> None:
@@ -122,6 +130,19 @@ class EventRecorder:
             self.dropped += max(0, len(events) - room)
             self._buffer[:0] = events[:room]
 
+    def _count(self) -> None:
+        """Add what was written (and at most one chunk of an older backlog) to the librarian's daily counts."""
+        try:
+            usage_stats.roll_up(self.catalog, self.offset_hours, chunk=FLUSH_ROLL_UP_CHUNK, max_chunks=1)
+        except Exception as error:  # noqa: BLE001 - boundary: counting must not fail a page; the stats page retries
+            conn = self.catalog.db.conn
+            if conn.in_transaction:  # a COMMIT refused for want of space leaves it open
+                conn.execute("ROLLBACK")
+            if is_disk_full(error):  # the events are written; the counts catch up when there is room
+                log.warning("the disk is full: the daily counts wait for room (%s)", error)
+            else:
+                log.exception("could not add the usage events to the daily counts")
+
 
 def record_event(kind: str, book_id: str | None = None, detail: str = "") -> None:
     """Record a usage event for the current app."""
@@ -135,6 +156,7 @@ def init_app(app: Flask) -> None:
         app.extensions["library"].catalog,
         flush_seconds=settings["events_flush_seconds"],
         buffer_max=settings["events_buffer_max"],
+        offset_hours=settings["utc_offset_hours"],
     )
     app.extensions["events"] = recorder
 

@@ -71,6 +71,10 @@ def test_a_disk_filled_to_the_last_byte_keeps_pages_up_and_logs_one_warning(smal
         assert recorder.disk_full and recorder.dropped > 0
         health = requests.get(server.url + "/healthz", timeout=10).json()
         assert health["disk_full"] is True
+        with app.test_request_context():
+            from readpoint.views.admin.stats import _disk
+
+            assert _disk()["full"] is True  # the librarian's desk says "The disk is full"
         full_warnings = [r for r in caplog.records if "disk is full" in r.getMessage()]
         assert len(full_warnings) == 1
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
