@@ -432,12 +432,12 @@ class _Run:
         # cannot even know what it is missing, and they are small beside the content.
         self.downloads.fetch(sha, size, release=number, path=f"/v1/releases/{number}/catalog/{name}",
                              budgeted=False)
-        lines = read_catalog(self.downloads.part_path(sha), raw_size=artifact.get("raw_size", -1),
+        lines = read_catalog(self.downloads.partial(sha, size).path, raw_size=artifact.get("raw_size", -1),
                              lines=artifact.get("lines", -1))
         try:
             staged = self.state.stage_incoming(number, digest, lines, snapshot=artifact.get("kind") == "snapshot")
         finally:
-            self.downloads.forget(sha)
+            self.downloads.forget(sha, size)
         log.info("release %d: %d catalog lines staged from %s", number, staged, name)
 
     # -- 5: content --------------------------------------------------------
