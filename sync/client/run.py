@@ -201,7 +201,16 @@ def run_sync(library, settings: dict, *, transport: Transport | None = None) -> 
         log.exception("sync stopped by this box's storage")
         report.errors.append(f"this box's storage failed: {error}")
     report.release_after = state.state()["applied_release"]
+    _remember(state, report)
     return report
+
+
+def _remember(state: SyncState, report: SyncReport) -> None:
+    """Keep the run's report in ``sync_state`` for the librarian's desk (best effort: the disk may be full)."""
+    try:
+        state.set(last_result=json.dumps(report.as_json(), ensure_ascii=False))
+    except (sqlite3.Error, OSError) as error:
+        log.warning("could not record the sync result: %s", error)
 
 
 class _Run:
