@@ -373,6 +373,12 @@ def usage_rollup(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0019_sync_last_result")
+def sync_last_result(db: Database) -> None:
+    """What the last sync run ended with (its JSON report), for the librarian's desk."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN last_result TEXT")
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every pending migration; return the names that were applied now."""
     names = [migration.name for migration in MIGRATIONS.pending(db)]
