@@ -187,12 +187,13 @@ class Catalog:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.conn.execute("COMMIT")
         except BaseException:
+            # Also when COMMIT itself fails (a full disk): SQLite then leaves the transaction
+            # open, and the connection would be stuck inside it for every later write.
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
             raise
-        else:
-            db.conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
