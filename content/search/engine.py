@@ -4,19 +4,9 @@ An engine finds and ranks books (:meth:`SearchIndex._find`); this module parses 
 query, enforces the time budget, builds snippets from the catalog and suggests a
 spelling when nothing is found, so both engines answer in the same shape.
 
-Ranking, the same in every engine: books are sorted by tier, then by the engine's
-relevance score (BM25 with title > authors > subjects > other metadata, and an extra
-phrase for adjacent query words). Tiers, best first:
-
-0. every word typed with marks found with those marks, in the metadata;
-1. the same in one chapter or page;
-2. every word found folded (``nong`` for ``nóng``), in the metadata;
-3. the same in one chapter or page.
-
-Tiers 0 and 1 exist only when the query has marks. A book is counted once, at its
-best tier. Query words must all be found in the metadata, or all in one chapter or
-page. Words typed with marks add a boost in folded tiers too; adjacent query words
-(the whole query as a phrase) add one in titles, descriptions and text.
+Ranking and counting, the same in every engine, are described in
+:mod:`content.search.tiers`: first the books holding the words together (``total``),
+then the others mentioning all the words (``also_total``).
 """
 
 from __future__ import annotations
@@ -72,11 +62,17 @@ class Ranked:
 
 @dataclass(frozen=True)
 class Found:
-    """What an engine found: one page of ranked books, the total, and whether time ran out."""
+    """What an engine found: one page of ranked books, the counts, and whether time ran out.
+
+    ``total`` counts part one, ``also_total`` part two (a lower bound unless
+    ``also_exact``); see :mod:`content.search.tiers`.
+    """
 
     ranked: list[Ranked]
     total: int
     timed_out: bool = False
+    also_total: int = 0
+    also_exact: bool = True
 
 
 def _chapter_text(db: Database, book_id: str, position: int) -> str:
@@ -209,7 +205,7 @@ class SearchIndex(abc.ABC):
         found = self._find(catalog, parsed, query, deadline)
         hits = hydrate(catalog.db, found.ranked, parsed)
         suggestion = None
-        if found.total == 0 and not found.timed_out and not deadline.expired():
+        if found.total + found.also_total == 0 and not found.timed_out and not deadline.expired():
             suggestion = suggest(parsed, self._vocabulary(catalog), deadline.at)
         return SearchResults(
             query=query,
@@ -219,6 +215,8 @@ class SearchIndex(abc.ABC):
             results=hits,
             suggestion=suggestion,
             timed_out=found.timed_out,
+            also_total=found.also_total,
+            also_total_exact=found.also_exact,
         )
 
 

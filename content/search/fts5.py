@@ -12,8 +12,9 @@ trigger even if nobody tells the index.
 Queries are built here from analysed tokens only, each quoted: nothing a user
 types reaches FTS5's query syntax. Filters are tokens in the ``facets`` column,
 ANDed into the MATCH, so no join is needed to filter. A search counts the books
-found (the union of the two folded tiers), then walks the tiers best first (see
-:mod:`content.search.engine`) until the page is full, ranking each tier's first
+holding the words together and those mentioning them all (up to
+:data:`ALSO_COUNT_CAP` more), then walks the tiers best first (see
+:mod:`content.search.tiers`) until the page is full, ranking each tier's first
 :data:`RANK_ROWS` rows with bm25. A progress handler interrupts any statement when
 the time budget runs out.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -40,18 +40,12 @@ from content.search.documents import (
 )
 from content.search.engine import Deadline, Found, Ranked, SearchIndex
 from content.search.query import Clause, ParsedQuery, SearchQuery
+from content.search.tiers import ALSO_COUNT_CAP, NEAR_TOKENS, Tier, plan, together_phrases
 
 __all__ = ["Fts5Index", "build_match"]
 
 log = logging.getLogger(__name__)
 
-# (folded columns, exact columns, where adjacent words earn a boost) of each table.
-META_COLUMNS = (
-    "{" + " ".join(META_FIELDS) + "}",
-    "{" + " ".join(f"{name}_x" for name in META_FIELDS) + "}",
-    "{title other}",
-)
-BODY_COLUMNS = ("{body}", "{body_x}", "{body}")
 # bm25 weights of title, authors, subjects, other, the same for the exact columns, facets.
 META_WEIGHTS = "10.0, 6.0, 4.0, 1.5, 10.0, 6.0, 4.0, 1.5, 0.0"
 BODY_WEIGHTS = "1.0, 1.0, 0.0"
@@ -63,24 +57,14 @@ PROGRESS_OPS = 1000
 RANK_ROWS = 1000
 
 
-@dataclass(frozen=True)
-class _Tier:
-    """One tier's table and MATCH expressions (to rank, with boosts; to count, without)."""
-
-    number: int
-    table: str
-    rank_match: str
-    count_match: str
-
-    @property
-    def is_meta(self) -> bool:
-        """Whether rows are books (``search_meta``) rather than chapters."""
-        return self.table == "search_meta"
-
-
 def _phrase(words: Iterable[str]) -> str:
     """An FTS5 phrase. Tokens are letters, digits and marks only: no quote to escape."""
     return '"' + " ".join(words) + '"'
+
+
+def _columns(tier_fields: Iterable[str], exact: bool) -> str:
+    """An FTS5 column filter over ``tier_fields`` (their exact columns with ``exact``)."""
+    return "{" + " ".join(f"{name}_x" if exact else name for name in tier_fields) + "}"
 
 
 def _clause(clause: Clause, columns: str) -> str:
@@ -91,81 +75,99 @@ def _clause(clause: Clause, columns: str) -> str:
     return expression
 
 
-def build_match(
-    parsed: ParsedQuery,
-    columns: tuple[str, str, str],
-    exact: bool,
-    facets: list[str],
-    boost: bool = True,
-) -> str:
-    """The MATCH expression of one tier.
+def _any_phrase(phrases: Iterable[tuple[str, ...]], columns: str) -> str:
+    """Any one of ``phrases`` in ``columns``."""
+    options = [f"{columns}: {_phrase(phrase)}" for phrase in phrases]
+    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
-    Every clause must match folded; with ``exact``, every word typed with marks must
-    also match in the exact columns; every facet (filter token) must match. With
-    ``boost``, extra phrases raise the score without changing what matches: the
-    whole query as one phrase (adjacent words) and, in folded tiers, the marked words.
+
+def _recall(parsed: ParsedQuery, fields: Iterable[str]) -> list[str]:
+    """Every clause, folded, anywhere in ``fields``."""
+    columns = _columns(fields, False)
+    return [_clause(clause, columns) for clause in parsed.clauses]
+
+
+def build_match(parsed: ParsedQuery, tier: Tier, facets: list[str], boost: bool = True) -> str:
+    """The MATCH expression of one tier (see :mod:`content.search.tiers`).
+
+    Every facet (filter token) must match too. With ``boost``, in tiers compared
+    folded, the words typed with marks found with them raise the score without
+    changing what matches.
     """
-    columns, exact_columns, phrase_columns = columns
-    recall = [_clause(clause, columns) for clause in parsed.clauses]
-    marked = [f"{exact_columns}: {_phrase([word])}" for clause in parsed.clauses for word in clause.marked]
-    boosts = []
-    if parsed.adjacency:
-        boosts.append(f"{phrase_columns}: {_phrase(parsed.adjacency)}")
-    if exact:
-        recall += marked
+    if tier.match in ("whole", "phrase"):
+        required = [_any_phrase(tier.phrases, _columns(tier.fields, tier.exact))]
+    elif tier.match == "near":
+        columns = _columns(tier.fields, False)
+        required = [f"{columns}: NEAR({' '.join(_phrase(c.stream) for c in parsed.clauses)}, {NEAR_TOKENS})"]
     else:
-        boosts += marked
-    recall += [f"{{facets}}: {_phrase([token])}" for token in facets]
-    match = " AND ".join(recall)
-    if boosts and boost:
+        required = _recall(parsed, tier.fields)
+    required += [f"{{facets}}: {_phrase([token])}" for token in facets]
+    match = " AND ".join(required)
+    marked = [word for clause in parsed.clauses for word in clause.marked]
+    if boost and marked and not tier.exact:
         # (A AND B) AND (A OR boost...) finds what A AND B finds, but bm25 counts the boosts.
-        match = f"({match}) AND ({recall[0]} OR {' OR '.join(boosts)})"
+        columns = _columns(tier.fields, True)
+        boosts = " OR ".join(f"{columns}: {_phrase([word])}" for word in marked)
+        match = f"({match}) AND ({required[0]} OR {boosts})"
     return match
 
 
-def _tiers(parsed: ParsedQuery, facets: list[str]) -> list[_Tier]:
-    """The tiers this query needs, best first (see :mod:`content.search.engine`)."""
-    plan = [(2, "search_meta", META_COLUMNS, False), (3, "search_body", BODY_COLUMNS, False)]
-    if parsed.has_marks:
-        plan = [(0, "search_meta", META_COLUMNS, True), (1, "search_body", BODY_COLUMNS, True)] + plan
-    return [
-        _Tier(
-            number,
-            table,
-            build_match(parsed, columns, exact, facets),
-            build_match(parsed, columns, exact, facets, boost=False),
-        )
-        for number, table, columns, exact in plan
+def _union_count(conn: sqlite3.Connection, meta_match: str, body_match: str, limit: int = -1) -> tuple[int, bool]:
+    """Books matching in the metadata or a chapter: (count, whether it reached ``limit``)."""
+    if limit < 0:
+        count = conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+            "UNION SELECT rowid >> 20 FROM search_body WHERE search_body MATCH ?)",
+            [meta_match, body_match],
+        ).fetchone()[0]
+        return count, False
+    books = {row[0] for row in conn.execute(
+        f"SELECT rowid FROM search_meta WHERE search_meta MATCH ? LIMIT {limit}", [meta_match])}
+    books.update(row[0] for row in conn.execute(
+        f"SELECT DISTINCT rowid >> 20 FROM search_body WHERE search_body MATCH ? LIMIT {limit}", [body_match]))
+    return min(len(books), limit), len(books) >= limit
+
+
+def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str]) -> tuple[int, int, bool]:
+    """(part one, part two, whether part two is exact) for ``parsed``."""
+    marks = parsed.has_marks
+    phrases = together_phrases(parsed, marks)
+    together = [
+        " AND ".join([_any_phrase(phrases, _columns(fields, marks))]
+                     + [f"{{facets}}: {_phrase([token])}" for token in facets])
+        for fields in (META_FIELDS, ("body",))
     ]
+    total, _ = _union_count(conn, *together)
+    if not marks and len(parsed.clauses) == 1:
+        return total, 0, True  # one clause, no marks: whatever matches holds it together
+    everything = [
+        " AND ".join(_recall(parsed, fields) + [f"{{facets}}: {_phrase([token])}" for token in facets])
+        for fields in (META_FIELDS, ("body",))
+    ]
+    limit = total + ALSO_COUNT_CAP + 1
+    found, capped = _union_count(conn, *everything, limit=limit)
+    if capped:
+        return total, ALSO_COUNT_CAP, False
+    return total, max(0, found - total), True
 
 
-def _count(conn: sqlite3.Connection, tiers: list[_Tier]) -> int:
-    """Books found in all: the folded tiers hold the exact ones, so count their union."""
-    meta, body = tiers[-2], tiers[-1]
-    return conn.execute(
-        "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
-        "UNION SELECT rowid >> 20 FROM search_body WHERE search_body MATCH ?)",
-        [meta.count_match, body.count_match],
-    ).fetchone()[0]
-
-
-def _ranked_rows(conn: sqlite3.Connection, tier: _Tier) -> Iterator[tuple[int, int | None]]:
+def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str,
+                 count_match: str) -> Iterator[tuple[int, int | None]]:
     """(docid, chapter position or None) of one tier, best first, a book possibly repeated."""
-    weights = META_WEIGHTS if tier.is_meta else BODY_WEIGHTS
+    table = "search_meta" if tier.meta else "search_body"
+    weights = META_WEIGHTS if tier.meta else BODY_WEIGHTS
     rows = conn.execute(
-        f"SELECT rowid, bm25({tier.table}, {weights}) FROM {tier.table} "
-        f"WHERE {tier.table} MATCH ? LIMIT {RANK_ROWS}",
-        [tier.rank_match],
+        f"SELECT rowid, bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ? LIMIT {RANK_ROWS}",
+        [rank_match],
     ).fetchall()
     rows.sort(key=lambda row: (row[1], row[0]))
     for rowid, _ in rows:
-        yield _split_rowid(rowid, tier.is_meta)
+        yield _split_rowid(rowid, tier.meta)
     if len(rows) == RANK_ROWS:
         for (rowid,) in conn.execute(
-            f"SELECT rowid FROM {tier.table} WHERE {tier.table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}",
-            [tier.count_match],
+            f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
         ):
-            yield _split_rowid(rowid, tier.is_meta)
+            yield _split_rowid(rowid, tier.meta)
 
 
 def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
@@ -175,7 +177,8 @@ def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
     return rowid >> POSITION_BITS, rowid & ((1 << POSITION_BITS) - 1)
 
 
-def _page(conn: sqlite3.Connection, tiers: list[_Tier], offset: int, limit: int, deadline: Deadline):
+def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], offset: int, limit: int,
+          deadline: Deadline):
     """One page of (docid, position), each book at its best tier; and whether time ran out.
 
     When the deadline interrupts a tier, the books already placed are kept.
@@ -183,10 +186,12 @@ def _page(conn: sqlite3.Connection, tiers: list[_Tier], offset: int, limit: int,
     seen: set[int] = set()
     page: list[tuple[int, int | None]] = []
     try:
-        for tier in tiers:
+        for tier in plan(parsed):
             if deadline.expired():
                 return page, True
-            for docid, position in _ranked_rows(conn, tier):
+            rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
+                                build_match(parsed, tier, facets, boost=False))
+            for docid, position in rows:
                 if docid in seen:
                     continue
                 seen.add(docid)
@@ -421,18 +426,19 @@ class Fts5Index(SearchIndex):
         return _Vocabulary(catalog.db)
 
     def _find(self, catalog: Catalog, parsed: ParsedQuery, query: SearchQuery, deadline: Deadline) -> Found:
-        """Count, then walk the tiers best first until the page is full, within the deadline."""
-        tiers = _tiers(parsed, query_facets(query.lang, query.format, query.category))
+        """Count both parts, then walk the tiers best first until the page is full, within the deadline."""
+        facets = query_facets(query.lang, query.format, query.category)
         conn = catalog.db.conn
         conn.set_progress_handler(lambda: 1 if deadline.expired() else 0, PROGRESS_OPS)
         page: list[tuple[int, int | None]] = []
         try:
-            total = _count(conn, tiers)
+            total, also, also_exact = _counts(conn, parsed, facets)
             timed_out = False
-            if total > (query.page - 1) * query.per_page:
-                page, timed_out = _page(conn, tiers, (query.page - 1) * query.per_page, query.per_page, deadline)
+            if total + also + (not also_exact) > (query.page - 1) * query.per_page:
+                page, timed_out = _page(conn, parsed, facets, (query.page - 1) * query.per_page,
+                                        query.per_page, deadline)
         except sqlite3.OperationalError as error:
-            return _failed(error, deadline, tiers)
+            return _failed(error, deadline, parsed)
         finally:
             conn.set_progress_handler(None, 0)
         books = dict(
@@ -442,15 +448,15 @@ class Fts5Index(SearchIndex):
             ).fetchall()
         )
         ranked = [Ranked(books[docid], position) for docid, position in page if docid in books]
-        return Found(ranked=ranked, total=total, timed_out=timed_out)
+        return Found(ranked=ranked, total=total, timed_out=timed_out, also_total=also, also_exact=also_exact)
 
 
-def _failed(error: sqlite3.OperationalError, deadline: Deadline, tiers: list[_Tier]) -> Found:
+def _failed(error: sqlite3.OperationalError, deadline: Deadline, parsed: ParsedQuery) -> Found:
     """What a failed statement means: time ran out, a query we built wrong, or a broken index."""
     if deadline.expired():
         return Found(ranked=[], total=0, timed_out=True)
     if "fts5" in str(error):
-        log.error("fts5 rejected a query built from analysed tokens: %s (%r)", error, tiers)
+        log.error("fts5 rejected a query built from analysed tokens: %s (%r)", error, parsed)
         return Found(ranked=[], total=0)
     raise SearchError(f"the search index cannot be read: {error}") from error
 
