@@ -344,3 +344,12 @@ def test_the_same_query_with_time_finishes(big):
     assert results.total == 0  # the three words are never side by side
     assert (results.also_total, results.also_total_exact) == (1000, False)  # more than 1,000
     assert len(results.results) == 20
+
+
+def test_snippets_mark_whole_words_only():
+    from content.search.query import parse_query
+    from content.search.snippets import make_snippet, match_pattern
+
+    pattern = match_pattern(parse_query("an"))
+    segments = make_snippet("Bán cơm an toàn, ăn ngon; AN.", pattern)
+    assert [text for text, is_match in segments if is_match] == ["an", "ăn", "AN"]

@@ -75,12 +75,17 @@ class Found:
     also_exact: bool = True
 
 
-def _chapter_text(db: Database, book_id: str, position: int) -> str:
-    """The text of one chapter or page ("" if it is gone)."""
-    row = db.execute(
-        "SELECT text FROM chapter_texts WHERE book_id = ? AND position = ?", [book_id, position]
-    ).fetchone()
-    return row[0] if row else ""
+def _chapter_texts(db: Database, ranked: list[Ranked]) -> dict[tuple[str, int], str]:
+    """The texts of the chapters or pages the ranked books' snippets come from, in one query."""
+    wanted = [(item.book_id, item.position) for item in ranked if item.position is not None]
+    if not wanted:
+        return {}
+    rows = db.execute(  # ORs of both key columns: one primary key lookup each
+        "SELECT book_id, position, text FROM chapter_texts WHERE "
+        + " OR ".join(["(book_id = ? AND position = ?)"] * len(wanted)),
+        [value for pair in wanted for value in pair],
+    )
+    return {(book_id, position): text for book_id, position, text in rows}
 
 
 def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery) -> list[SearchHit]:
@@ -108,6 +113,7 @@ def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery) -> list[Sea
     ):
         categories.setdefault(book_id, []).append(category)
     pattern = match_pattern(parsed)
+    texts = _chapter_texts(db, ranked)
     hits = []
     for item in ranked:
         book = books.get(item.book_id)
@@ -116,7 +122,7 @@ def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery) -> list[Sea
         if item.position is None:
             text = book["description"]
         else:
-            text = _chapter_text(db, item.book_id, item.position)
+            text = texts.get((item.book_id, item.position), "")
         hits.append(
             SearchHit(
                 id=book["id"],

@@ -21,6 +21,7 @@ the time budget runs out.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -128,8 +129,35 @@ def _union_count(conn: sqlite3.Connection, meta_match: str, body_match: str, lim
     return min(len(books), limit), len(books) >= limit
 
 
-def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str]) -> tuple[int, int, bool]:
-    """(part one, part two, whether part two is exact) for ``parsed``."""
+def _together_count(conn: sqlite3.Connection, together: list[str], want: int) -> tuple[int, list | None]:
+    """Books holding the words together; and the ranked chapter rows of tier 3 when fetched.
+
+    When fewer than ``want`` books hold the phrase in their metadata, the page will
+    need tier 3 (the phrase in a chapter): its rows are ranked now, and counted from,
+    so the chapters are searched for the phrase once, not twice.
+    """
+    meta_match, body_match = together
+    meta = conn.execute("SELECT count(*) FROM search_meta WHERE search_meta MATCH ?", [meta_match]).fetchone()[0]
+    if meta < want:
+        rows = conn.execute(
+            f"SELECT rowid, bm25(search_body, {BODY_WEIGHTS}) FROM search_body WHERE search_body MATCH ? "
+            f"LIMIT {RANK_ROWS}", [body_match],
+        ).fetchall()
+        if len(rows) < RANK_ROWS:
+            if not rows:
+                return meta, rows
+            docids = json.dumps(sorted({rowid >> POSITION_BITS for rowid, _ in rows}))
+            total = conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+                "UNION SELECT value FROM json_each(?))", [meta_match, docids],
+            ).fetchone()[0]
+            return total, rows
+    return _union_count(conn, meta_match, body_match)[0], None
+
+
+def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str],
+            want: int) -> tuple[tuple[int, int, bool], dict[int, list]]:
+    """((part one, part two, whether part two is exact), rows already ranked by tier number)."""
     marks = parsed.has_marks
     phrases = together_phrases(parsed, marks)
     together = [
@@ -137,9 +165,10 @@ def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str]) ->
                      + [f"{{facets}}: {_phrase([token])}" for token in facets])
         for fields in (META_FIELDS, ("body",))
     ]
-    total, _ = _union_count(conn, *together)
+    total, body_rows = _together_count(conn, together, want)
+    ranked = {} if body_rows is None else {3: body_rows}
     if not marks and len(parsed.clauses) == 1:
-        return total, 0, True  # one clause, no marks: whatever matches holds it together
+        return (total, 0, True), ranked  # one clause, no marks: whatever matches holds it together
     everything = [
         " AND ".join(_recall(parsed, fields) + [f"{{facets}}: {_phrase([token])}" for token in facets])
         for fields in (META_FIELDS, ("body",))
@@ -147,16 +176,19 @@ def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str]) ->
     limit = total + ALSO_COUNT_CAP + 1
     found, capped = _union_count(conn, *everything, limit=limit)
     if capped:
-        return total, ALSO_COUNT_CAP, False
-    return total, max(0, found - total), True
+        return (total, ALSO_COUNT_CAP, False), ranked
+    return (total, max(0, found - total), True), ranked
 
 
-def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str,
-                 count_match: str) -> Iterator[tuple[int, int | None]]:
-    """(docid, chapter position or None) of one tier, best first, a book possibly repeated."""
+def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str, count_match: str,
+                 ranked: list | None = None) -> Iterator[tuple[int, int | None]]:
+    """(docid, chapter position or None) of one tier, best first, a book possibly repeated.
+
+    ``ranked``: the tier's (rowid, score) rows when already fetched (all of them).
+    """
     table = "search_meta" if tier.meta else "search_body"
     weights = META_WEIGHTS if tier.meta else BODY_WEIGHTS
-    rows = conn.execute(
+    rows = ranked if ranked is not None else conn.execute(
         f"SELECT rowid, bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ? LIMIT {RANK_ROWS}",
         [rank_match],
     ).fetchall()
@@ -177,20 +209,27 @@ def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
     return rowid >> POSITION_BITS, rowid & ((1 << POSITION_BITS) - 1)
 
 
-def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], offset: int, limit: int,
-          deadline: Deadline):
+def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], counts: tuple[int, int, bool],
+          ranked: dict[int, list], offset: int, limit: int, deadline: Deadline):
     """One page of (docid, position), each book at its best tier; and whether time ran out.
 
-    When the deadline interrupts a tier, the books already placed are kept.
+    ``counts`` (part one, part two, whether part two is exact) let a part's
+    remaining tiers be skipped once all its books are placed. When the deadline
+    interrupts a tier, the books already placed are kept.
     """
+    total, also, also_exact = counts
     seen: set[int] = set()
     page: list[tuple[int, int | None]] = []
     try:
         for tier in plan(parsed):
             if deadline.expired():
                 return page, True
+            if tier.together and len(seen) >= total:
+                continue  # part one is all placed (or empty)
+            if not tier.together and also_exact and len(seen) >= total + also:
+                break  # part two too
             rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
-                                build_match(parsed, tier, facets, boost=False))
+                                build_match(parsed, tier, facets, boost=False), ranked.get(tier.number))
             for docid, position in rows:
                 if docid in seen:
                     continue
@@ -432,11 +471,12 @@ class Fts5Index(SearchIndex):
         conn.set_progress_handler(lambda: 1 if deadline.expired() else 0, PROGRESS_OPS)
         page: list[tuple[int, int | None]] = []
         try:
-            total, also, also_exact = _counts(conn, parsed, facets)
+            offset = (query.page - 1) * query.per_page
+            counts, ranked = _counts(conn, parsed, facets, offset + query.per_page)
+            total, also, also_exact = counts
             timed_out = False
-            if total + also + (not also_exact) > (query.page - 1) * query.per_page:
-                page, timed_out = _page(conn, parsed, facets, (query.page - 1) * query.per_page,
-                                        query.per_page, deadline)
+            if total + also + (not also_exact) > offset:
+                page, timed_out = _page(conn, parsed, facets, counts, ranked, offset, query.per_page, deadline)
         except sqlite3.OperationalError as error:
             return _failed(error, deadline, parsed)
         finally:
