@@ -169,3 +169,9 @@ def test_a_subject_links_to_its_category_or_to_a_search(client, named):
     assert '<a href="/category/farming">Nông nghiệp</a>' in page
     link = re.search(r'<a href="([^"]+)">Ký sự</a>', page).group(1)
     assert client.get("/api" + html.unescape(link)).get_json()["results"][0]["id"] == "nam1"
+
+
+def test_a_search_finding_only_scattered_words_is_not_recorded_as_empty(app, client, named):
+    data = client.get("/api/search?q=bảo đặng").get_json()
+    assert data["total"] == 0 and data["also_total"] == 3
+    assert events(app, "search_empty") == [] and events(app, "search") == [""]

@@ -369,36 +369,51 @@ class WhooshIndex(SearchIndex):
         terms = [Term("facets", token) for token in query_facets(query.lang, query.format, query.category)]
         return And(terms) if terms else None
 
+    def _run(self, searcher, query: Query, search: SearchQuery, deadline: Deadline):
+        """``({book id: (score, position)}, timed out)``: each book's best-scoring document."""
+        collector = _DeadlineCollector(searcher.collector(limit=None, filter=self._filter(search)), deadline)
+        searcher.search_with_collector(query, collector)
+        books: dict[str, tuple[float, int | None]] = {}
+        for docnum, score in collector.results().items():
+            stored = searcher.stored_fields(docnum)
+            key = (-score, None if stored["position"] < 0 else stored["position"])
+            if stored["book"] not in books or key < books[stored["book"]]:
+                books[stored["book"]] = key
+        return books, collector.timed_out
+
     def _find(self, catalog: Catalog, parsed: ParsedQuery, query: SearchQuery, deadline: Deadline) -> Found:
-        """Run every tier, keep each book at its best tier and score, count both parts, then page."""
+        """Count both parts, then run the tiers best first until the page is full (as FTS5 does)."""
         searcher = self._searcher()
         if searcher is None:
             return Found(ranked=[], total=0)
-        best: dict[str, tuple[int, float, int | None]] = {}
-        together: set[str] = set()
-        timed_out = False
-        for tier in plan(parsed):
+        tiers = plan(parsed)
+        together, timed_out = self._run(
+            searcher, Or([tier_query(parsed, t) for t in tiers if t.together and t.match == "phrase"]), query, deadline
+        )
+        also = 0
+        if not timed_out and len(tiers) > 4:
+            every, timed_out = self._run(
+                searcher, Or([tier_query(parsed, t) for t in tiers if t.number in (4, 5, 8, 9)]), query, deadline
+            )
+            also = len(set(every) - set(together))
+        start = (query.page - 1) * query.per_page
+        seen: dict[str, int | None] = {}
+        order: list[str] = []
+        for tier in tiers:
+            if timed_out or len(order) >= start + query.per_page:
+                break
+            if tier.together and len(order) >= len(together):
+                continue
+            if not tier.together and len(order) >= len(together) + also:
+                break
             if deadline.expired():
                 timed_out = True
                 break
-            collector = _DeadlineCollector(
-                searcher.collector(limit=None, filter=self._filter(query)), deadline
-            )
-            searcher.search_with_collector(tier_query(parsed, tier), collector)
-            for docnum, score in collector.results().items():
-                stored = searcher.stored_fields(docnum)
-                book = stored["book"]
-                key = (tier.number, -score, None if stored["position"] < 0 else stored["position"])
-                if book not in best or key < best[book]:
-                    best[book] = key
-                if tier.together:
-                    together.add(book)
-            if collector.timed_out:
-                timed_out = True
-                break
-        order = sorted(best, key=lambda book_id: (best[book_id][:2], book_id))
-        start = (query.page - 1) * query.per_page
-        page = [Ranked(b, best[b][2]) for b in order[start : start + query.per_page]]
-        also = len(order) - len(together)
+            books, timed_out = self._run(searcher, tier_query(parsed, tier), query, deadline)
+            for book_id in sorted(books, key=lambda b: (books[b][0], b)):
+                if book_id not in seen:
+                    seen[book_id] = books[book_id][1]
+                    order.append(book_id)
+        page = [Ranked(b, seen[b]) for b in order[start : start + query.per_page]]
         return Found(ranked=page, total=len(together), timed_out=timed_out,
                      also_total=min(also, ALSO_COUNT_CAP), also_exact=also <= ALSO_COUNT_CAP)

@@ -74,7 +74,7 @@ def run_search(query: SearchQuery) -> SearchResults:
     results = lib.search.search(lib.catalog, query)
     term = _event_term(query.text)
     if term and results.page == 1 and not results.timed_out:
-        if results.total == 0:
+        if results.total + results.also_total == 0:  # part two found something too
             record_event("search_empty", detail=term)
         else:
             record_event("search")
