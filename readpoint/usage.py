@@ -17,14 +17,12 @@ import time
 
 from flask import Flask, current_app
 
-from content.catalog import Catalog, now_iso
+from content.catalog import Catalog, now_iso, usage
+from content.catalog.usage import EVENT_KINDS, MAX_DETAIL
 
 __all__ = ["EventRecorder", "init_app", "record_event", "EVENT_KINDS"]
 
 log = logging.getLogger(__name__)
-
-EVENT_KINDS = ("view", "read", "listen", "download", "search", "search_empty")
-MAX_DETAIL = 200
 
 
 class EventRecorder:
@@ -63,8 +61,7 @@ class EventRecorder:
         if not events:
             return 0
         try:
-            with self.catalog.write() as db:
-                db["events"].insert_all(events)
+            usage.record(self.catalog, events)
         except Exception:  # noqa: BLE001 - boundary: a failed write must not fail a page
             log.exception("could not write %d usage events; keeping them", len(events))
             with self._lock:

@@ -243,6 +243,31 @@ def search_fts5(db: Database) -> None:
         """
     )
 
+@MIGRATIONS(name="0006_catalog_changes_overrides")
+def catalog_changes_overrides(db: Database) -> None:
+    """The history of book changes, and the librarian's decisions kept apart from the hub's rows."""
+    db.executescript(
+        """
+        CREATE TABLE catalog_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            book_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('add', 'upsert', 'remove', 'status', 'edit')),
+            actor TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX catalog_changes_book ON catalog_changes (book_id, seq);
+
+        CREATE TABLE book_overrides (
+            book_id TEXT PRIMARY KEY,
+            fields TEXT NOT NULL DEFAULT '{}',
+            status TEXT CHECK (status IN ('active', 'hidden', 'withdrawn')),
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every pending migration; return the names that were applied now."""
     names = [migration.name for migration in MIGRATIONS.pending(db)]

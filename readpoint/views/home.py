@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from markupsafe import Markup
 
-from content.catalog.popularity import most_read
+from content.catalog.usage import most_read
 from readpoint.fragment_cache import FragmentCache, catalog_marker, page_key
 from readpoint.i18n import LOCALES, current_locale
 from readpoint.positions import COOKIE_YEAR, Position, read_positions
