@@ -325,6 +325,16 @@ def wrk_worker(engine: str, data: Path, queries: list[dict], runs: int, seconds:
         row = {key: median([f[key] for f in figures]) for key in ("p50_ms", "p95_ms", "p99_ms", "rps")}
         row.update(runs=figures, non_2xx=sum(f["non_2xx"] for f in figures),
                    rss_mb=rss_mb(proc.pid), peak_rss_mb=peak_rss_mb(proc.pid))
+        with requests.Session() as session:  # one request at a time: the latency of a search itself
+            def one(item: dict) -> dict:
+                """One API request."""
+                response = session.get(url + "/api/search", params=item, timeout=30)
+                response.raise_for_status()
+                return response.json()
+
+            alone = [_timed(one, queries) for _ in range(runs)]
+        row.update(alone_p50_ms=median([a["p50_ms"] for a in alone]),
+                   alone_p95_ms=median([a["p95_ms"] for a in alone]))
         if names:
             catalog = Catalog(data / "catalog.sqlite3")
             row["names"] = search_names.report(catalog, url)
@@ -339,7 +349,8 @@ def _print_wrk(engine: str, row: dict, args: argparse.Namespace) -> None:
     print(f"{engine}: books={args.books} fulltext={args.fulltext} wrk {args.connections} connections "
           f"{args.seconds} s x{args.runs} (median): p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
           f"p99 {row['p99_ms']:.1f} ms, {row['rps']:.0f} req/s, non-2xx {row['non_2xx']}, "
-          f"RSS {row['rss_mb']:.0f} MB (peak {row['peak_rss_mb']:.0f} MB)")
+          f"RSS {row['rss_mb']:.0f} MB (peak {row['peak_rss_mb']:.0f} MB); one at a time: "
+          f"p50 {row['alone_p50_ms']:.1f} ms, p95 {row['alone_p95_ms']:.1f} ms")
     for run in row["runs"]:
         print(f"    run: p50 {run['p50_ms']:.1f} p95 {run['p95_ms']:.1f} ms {run['rps']:.0f} req/s")
     if row.get("names"):
