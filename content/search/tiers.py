@@ -16,7 +16,9 @@ the words", every clause found folded in the metadata or in one chapter:
 
 4. (queries with marks) the phrase, folded, in the metadata;
 5. (queries with marks) the same in a chapter;
-6. the words near each other (:data:`NEAR_TOKENS`) in one metadata field;
+6. the words near each other in one metadata field: at most :data:`NEAR_TOKENS`
+   tokens between them (FTS5 measures a group of three or more words from the
+   first to the last, Whoosh each word from the one before: the same for two);
 7. the same in a chapter;
 8. every word in the metadata, anywhere;
 9. every word in one chapter.
