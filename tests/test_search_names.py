@@ -31,6 +31,8 @@ BOOKS = {
     "dang_scattered": dict(title="Bảo vệ rừng đầu nguồn", authors=["Đặng Thị Hoa"],
                            description="Kinh nghiệm của người dân Nam Định."),
     "dang_two_authors": dict(title="Thơ chọn lọc", authors=["Nguyễn Đặng Bảo", "Nam Cao"]),
+    "bao_nam": dict(title="Ca dao chọn lọc", authors=["Bảo Nam"]),
+    "bao_nam_title": dict(title="Thơ Bảo Nam", authors=["Lê Văn Tám"]),
     # chăn nuôi gia cầm (a subject)
     "chan_nuoi": dict(title="Sổ tay bà con", authors=["Tòng Văn Hặc"], subjects=["Chăn nuôi gia cầm"]),
     "chan_scattered": dict(title="Gia đình và cộng đồng", authors=["Trần Thị Cầm"],
@@ -194,3 +196,10 @@ def test_a_phrase_in_a_chapter_outranks_the_words_scattered_in_metadata(corpus):
 def test_hidden_books_are_counted_nowhere(corpus):
     results = search(corpus, "ben do")
     assert "hidden_ben_do" not in [hit.id for hit in results.results]
+
+
+def test_a_whole_name_outranks_the_same_words_inside_a_longer_one(corpus):
+    results = search(corpus, "bảo nam")
+    found = [hit.id for hit in results.results]
+    assert found[0] == "bao_nam"  # BM25 alone puts the title "Thơ Bảo Nam" first
+    assert set(found[1:4]) == {"bao_nam_title", "dang_bao_nam", "dang_bao_nam_2"}

@@ -91,9 +91,10 @@ def _recall(parsed: ParsedQuery, fields: Iterable[str]) -> list[str]:
 def build_match(parsed: ParsedQuery, tier: Tier, facets: list[str], boost: bool = True) -> str:
     """The MATCH expression of one tier (see :mod:`content.search.tiers`).
 
-    Every facet (filter token) must match too. With ``boost``, in tiers compared
-    folded, the words typed with marks found with them raise the score without
-    changing what matches.
+    Every facet (filter token) must match too. With ``boost``, in the tiers of every
+    word anywhere, the words typed with marks found with them raise the score without
+    changing what matches (elsewhere the OR of common words would cost more than it
+    brings).
     """
     if tier.match in ("whole", "phrase"):
         required = [_any_phrase(tier.phrases, _columns(tier.fields, tier.exact))]
@@ -105,7 +106,7 @@ def build_match(parsed: ParsedQuery, tier: Tier, facets: list[str], boost: bool 
     required += [f"{{facets}}: {_phrase([token])}" for token in facets]
     match = " AND ".join(required)
     marked = [word for clause in parsed.clauses for word in clause.marked]
-    if boost and marked and not tier.exact:
+    if boost and marked and tier.match == "all":
         # (A AND B) AND (A OR boost...) finds what A AND B finds, but bm25 counts the boosts.
         columns = _columns(tier.fields, True)
         boosts = " OR ".join(f"{columns}: {_phrase([word])}" for word in marked)
@@ -188,18 +189,51 @@ def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str, count_ma
     """
     table = "search_meta" if tier.meta else "search_body"
     weights = META_WEIGHTS if tier.meta else BODY_WEIGHTS
-    rows = ranked if ranked is not None else conn.execute(
-        f"SELECT rowid, bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ? LIMIT {RANK_ROWS}",
-        [rank_match],
-    ).fetchall()
-    rows.sort(key=lambda row: (row[1], row[0]))
+    if ranked is not None:
+        ranked.sort(key=lambda row: (row[1], row[0]))
+        rows: Iterable = ranked
+    else:  # sorted by SQLite and read only as far as the page needs
+        rows = conn.execute(
+            f"SELECT rowid, score FROM (SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
+            f"WHERE {table} MATCH ? LIMIT {RANK_ROWS}) ORDER BY score, rowid",
+            [rank_match],
+        )
+    count = 0
     for rowid, _ in rows:
+        count += 1
         yield _split_rowid(rowid, tier.meta)
-    if len(rows) == RANK_ROWS:
+    if count == RANK_ROWS:
         for (rowid,) in conn.execute(
             f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
         ):
             yield _split_rowid(rowid, tier.meta)
+
+
+def _name_rows(conn: sqlite3.Connection, whole: Tier, names: Tier, rank_match: str,
+               count_match: str) -> Iterator[tuple[int, int | None]]:
+    """Tiers 0 and 1 from tier 1's rows: those where a whole name is the phrase come first.
+
+    A whole name is ``BOUNDARY phrase BOUNDARY`` in the stored stream of a name
+    column; finding it there costs less than FTS5's phrase over the boundary
+    token, which every book holds many times.
+    """
+    columns = ", ".join(f"{name}_x" if names.exact else name for name in names.fields)
+    rows = conn.execute(
+        f"SELECT rowid, {columns} FROM (SELECT rowid, bm25(search_meta, {META_WEIGHTS}) AS score, {columns} "
+        f"FROM search_meta WHERE search_meta MATCH ? LIMIT {RANK_ROWS}) ORDER BY score, rowid",
+        [rank_match],
+    ).fetchall()
+    if len(rows) == RANK_ROWS:  # the rest, in docid order
+        rows += conn.execute(
+            f"SELECT rowid, {columns} FROM search_meta WHERE search_meta MATCH ? LIMIT -1 OFFSET {RANK_ROWS}",
+            [count_match],
+        ).fetchall()
+    wholes = [" ".join(phrase) for phrase in whole.phrases]
+    is_whole = [any(name in text for text in row[1:] for name in wholes) for row in rows]
+    for wanted in (True, False):
+        for row, flag in zip(rows, is_whole):
+            if flag is wanted:
+                yield row[0], None
 
 
 def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
@@ -220,16 +254,24 @@ def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], coun
     total, also, also_exact = counts
     seen: set[int] = set()
     page: list[tuple[int, int | None]] = []
+    tiers = plan(parsed)
     try:
-        for tier in plan(parsed):
+        for tier in tiers:
             if deadline.expired():
                 return page, True
             if tier.together and len(seen) >= total:
                 continue  # part one is all placed (or empty)
             if not tier.together and also_exact and len(seen) >= total + also:
                 break  # part two too
-            rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
-                                build_match(parsed, tier, facets, boost=False), ranked.get(tier.number))
+            if tier.number == 1:
+                continue  # placed with tier 0
+            if tier.number == 0:  # tiers 0 and 1 in one statement
+                names = tiers[1]
+                rows = _name_rows(conn, tier, names, build_match(parsed, names, facets),
+                                  build_match(parsed, names, facets, boost=False))
+            else:
+                rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
+                                    build_match(parsed, tier, facets, boost=False), ranked.get(tier.number))
             for docid, position in rows:
                 if docid in seen:
                     continue

@@ -24,8 +24,8 @@ the words", every clause found folded in the metadata or in one chapter:
 9. every word in one chapter.
 
 A book is listed once, at its best tier. Inside a tier, the engine's relevance score
-orders books (BM25 with title > authors > subjects > other, and words typed with
-marks found with them counting extra). A query of one word (or one quoted phrase)
+orders books (BM25 with title > authors > subjects > other; in tiers 8 and 9, words
+typed with marks found with them count extra). A query of one word (or one quoted phrase)
 holds its words together wherever it matches: part two then only holds, for a query
 with marks, what matched folded.
 """
@@ -41,8 +41,9 @@ __all__ = ["ALSO_COUNT_CAP", "NEAR_TOKENS", "NAME_FIELDS", "Tier", "plan", "toge
 
 # Words at most this many tokens apart are "near" (FTS5's NEAR distance).
 NEAR_TOKENS = 8
-# Part two is counted up to this many books; beyond, the count says "more than" this.
-ALSO_COUNT_CAP = 1000
+# Part two is counted up to this many books; beyond, the count says "more than" this (counting
+# every book that mentions two common words costs more than the search itself at 50,000 books).
+ALSO_COUNT_CAP = 200
 # Fields whose items are names: a whole one matched ranks first.
 NAME_FIELDS = ("title", "authors", "subjects")
 

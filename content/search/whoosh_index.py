@@ -113,7 +113,7 @@ def tier_query(parsed: ParsedQuery, tier: Tier) -> Query:
     else:
         query = And([_clause(clause, tier.fields) for clause in parsed.clauses])
     marked = [word for clause in parsed.clauses for word in clause.marked]
-    if marked and not tier.exact:
+    if marked and tier.match == "all":
         exact_fields = _field_names(tier, True)
         query = AndMaybe(query, Or([Term(field, word) for field in exact_fields for word in marked]))
     return query
