@@ -53,9 +53,9 @@ BODY_WEIGHTS = "1.0, 1.0, 0.0"
 POSITION_BITS = 20
 BATCH_BOOKS = 200
 PROGRESS_OPS = 1000
-# bm25 costs a few microseconds a row: a tier ranks at most this many rows (the first
-# by docid); the rest of a huge tier (a query of very common words) follows in docid order.
-RANK_ROWS = 1000
+# bm25 costs 10 to 50 microseconds a row at 50,000 books: a tier ranks at most this many rows
+# (the first by docid); the rest of a huge tier (a very common word) follows in docid order.
+RANK_ROWS = 300
 
 
 def _phrase(words: Iterable[str]) -> str:
@@ -115,7 +115,10 @@ def build_match(parsed: ParsedQuery, tier: Tier, facets: list[str], boost: bool 
 
 
 def _union_count(conn: sqlite3.Connection, meta_match: str, body_match: str, limit: int = -1) -> tuple[int, bool]:
-    """Books matching in the metadata or a chapter: (count, whether it reached ``limit``)."""
+    """Books matching in the metadata or a chapter: (count, whether it reached ``limit``).
+
+    With a ``limit``, each side stops there: a count that reaches it is "at least".
+    """
     if limit < 0:
         count = conn.execute(
             "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
@@ -123,11 +126,13 @@ def _union_count(conn: sqlite3.Connection, meta_match: str, body_match: str, lim
             [meta_match, body_match],
         ).fetchone()[0]
         return count, False
-    books = {row[0] for row in conn.execute(
-        f"SELECT rowid FROM search_meta WHERE search_meta MATCH ? LIMIT {limit}", [meta_match])}
-    books.update(row[0] for row in conn.execute(
-        f"SELECT DISTINCT rowid >> 20 FROM search_body WHERE search_body MATCH ? LIMIT {limit}", [body_match]))
-    return min(len(books), limit), len(books) >= limit
+    count = conn.execute(
+        f"SELECT count(*) FROM (SELECT * FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+        f"LIMIT {limit}) UNION SELECT * FROM (SELECT DISTINCT rowid >> 20 FROM search_body "
+        f"WHERE search_body MATCH ? LIMIT {limit}))",
+        [meta_match, body_match],
+    ).fetchone()[0]
+    return min(count, limit), count >= limit
 
 
 def _together_count(conn: sqlite3.Connection, together: list[str], want: int) -> tuple[int, list | None]:
@@ -189,51 +194,48 @@ def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str, count_ma
     """
     table = "search_meta" if tier.meta else "search_body"
     weights = META_WEIGHTS if tier.meta else BODY_WEIGHTS
-    if ranked is not None:
-        ranked.sort(key=lambda row: (row[1], row[0]))
-        rows: Iterable = ranked
-    else:  # sorted by SQLite and read only as far as the page needs
-        rows = conn.execute(
-            f"SELECT rowid, score FROM (SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
-            f"WHERE {table} MATCH ? LIMIT {RANK_ROWS}) ORDER BY score, rowid",
-            [rank_match],
-        )
-    count = 0
+    # Sorted here: an ORDER BY around a LIMIT subquery gets flattened, and SQLite would
+    # then score every row of the tier, not the first RANK_ROWS.
+    rows = ranked if ranked is not None else conn.execute(
+        f"SELECT rowid, bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ? LIMIT {RANK_ROWS}",
+        [rank_match],
+    ).fetchall()
+    rows.sort(key=lambda row: (row[1], row[0]))
     for rowid, _ in rows:
-        count += 1
         yield _split_rowid(rowid, tier.meta)
-    if count == RANK_ROWS:
+    if len(rows) == RANK_ROWS:
         for (rowid,) in conn.execute(
             f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
         ):
             yield _split_rowid(rowid, tier.meta)
 
 
-def _name_rows(conn: sqlite3.Connection, whole: Tier, names: Tier, rank_match: str,
-               count_match: str) -> Iterator[tuple[int, int | None]]:
+def _name_rows(conn: sqlite3.Connection, names: Tier, rank_match: str, count_match: str,
+               wholes: tuple[str, ...]) -> Iterator[tuple[int, int | None]]:
     """Tiers 0 and 1 from tier 1's rows: those where a whole name is the phrase come first.
 
     A whole name is ``BOUNDARY phrase BOUNDARY`` in the stored stream of a name
-    column; finding it there costs less than FTS5's phrase over the boundary
-    token, which every book holds many times.
+    column (``wholes``); finding it there costs less than FTS5's phrase over the
+    boundary token, which every book holds many times. As every tier ranks only its
+    first :data:`RANK_ROWS` rows, whole names are put first among those; the rest of
+    a huge tier follows in docid order.
     """
     columns = ", ".join(f"{name}_x" if names.exact else name for name in names.fields)
     rows = conn.execute(
-        f"SELECT rowid, {columns} FROM (SELECT rowid, bm25(search_meta, {META_WEIGHTS}) AS score, {columns} "
-        f"FROM search_meta WHERE search_meta MATCH ? LIMIT {RANK_ROWS}) ORDER BY score, rowid",
+        f"SELECT rowid, bm25(search_meta, {META_WEIGHTS}), {columns} FROM search_meta "
+        f"WHERE search_meta MATCH ? LIMIT {RANK_ROWS}",
         [rank_match],
     ).fetchall()
-    if len(rows) == RANK_ROWS:  # the rest, in docid order
-        rows += conn.execute(
-            f"SELECT rowid, {columns} FROM search_meta WHERE search_meta MATCH ? LIMIT -1 OFFSET {RANK_ROWS}",
-            [count_match],
-        ).fetchall()
-    wholes = [" ".join(phrase) for phrase in whole.phrases]
-    is_whole = [any(name in text for text in row[1:] for name in wholes) for row in rows]
-    for wanted in (True, False):
-        for row, flag in zip(rows, is_whole):
-            if flag is wanted:
-                yield row[0], None
+    rows.sort(key=lambda row: (row[1], row[0]))
+    whole = {row[0] for row in rows if any(name in text for text in row[2:] for name in wholes)}
+    ranked = [row[0] for row in rows]
+    yield from ((rowid, None) for rowid in ranked if rowid in whole)
+    yield from ((rowid, None) for rowid in ranked if rowid not in whole)
+    if len(rows) == RANK_ROWS:
+        for (rowid,) in conn.execute(
+            f"SELECT rowid FROM search_meta WHERE search_meta MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
+        ):
+            yield rowid, None
 
 
 def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
@@ -267,8 +269,9 @@ def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], coun
                 continue  # placed with tier 0
             if tier.number == 0:  # tiers 0 and 1 in one statement
                 names = tiers[1]
-                rows = _name_rows(conn, tier, names, build_match(parsed, names, facets),
-                                  build_match(parsed, names, facets, boost=False))
+                rows = _name_rows(conn, names, build_match(parsed, names, facets),
+                                  build_match(parsed, names, facets, boost=False),
+                                  tuple(" ".join(phrase) for phrase in tier.phrases))
             else:
                 rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
                                     build_match(parsed, tier, facets, boost=False), ranked.get(tier.number))
