@@ -13,6 +13,8 @@ The tree (classes defined beside the code that raises them are named with their 
     │   └── SkippedFile          the file is not a kind of book we load: "skipped"
     ├── StorageFull              the box's disk is full or read-only: an import or sync run stops
     ├── catalog.books.BookChangeError   the book door refuses a change (unknown book, bad value)
+    ├── catalog.librarians.AccountError   a librarian account cannot be made or changed as asked
+    ├── catalog.collection.CategoryError  a category or the featured shelf cannot be changed as asked
     ├── ingest.usb.SourceGone           the stick or folder being imported disappeared mid-run
     ├── ingest.thumbnails.ThumbnailError   a cover image cannot be made into a thumbnail
     ├── html.chapters.ChapterUnavailable   a stored EPUB chapter cannot be rendered

@@ -68,6 +68,12 @@ class Library:
         self.search = open_search_index(search_engine, self.data_dir)
         self.books = Books(self)
 
+    @staticmethod
+    def refuse_lost_catalog(data_dir: Path | str) -> None:
+        """Raise CatalogError if ``data_dir``'s catalog is missing or empty while its store holds books."""
+        data_dir = Path(data_dir)
+        _refuse_emptied_catalog(data_dir / "catalog.sqlite3", ContentStore(data_dir))
+
     def close(self) -> None:
         """Close the catalog's connections and the search index."""
         close = getattr(self.search, "close", None)

@@ -81,6 +81,16 @@ SETTINGS: list[Setting] = [
             minimum=0, maximum=86_400),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+    Setting("utc_offset_hours", 7, "Hours added to UTC for the days and hours of the librarian's statistics."),
+    Setting("box_address", "http://thuvien.lan/", "The address phones open, printed as a QR code on the poster."),
+    Setting("hostapd_conf", "/etc/hostapd/hostapd.conf", "hostapd's configuration: the poster reads the Wi-Fi name and password there."),
+    Setting("hub_url", "", "Address of the provincial hub (http://...), written by provisioning; empty: no sync."),
+    Setting("hub_public_key", "", "The hub's Ed25519 public key (base64), written by provisioning; pinned at enrollment."),
+    Setting("sync_run_budget_mb", 200, "Most megabytes one sync run may download (0: no limit)."),
+    Setting("sync_month_budget_mb", 2048, "Most megabytes sync may download per month, by the hub's clock (0: no limit)."),
+    Setting("sync_bandwidth_kbit", 0, "Cap on sync's download speed in kbit/s, so the link stays usable (0: no cap)."),
+    Setting("sync_timeout_seconds", 30, "Seconds without a byte from the hub before a sync request is retried."),
+    Setting("hub_database_url", "", "Hub only: a postgresql:// address for its database (empty: hub.sqlite3 in its folder)."),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

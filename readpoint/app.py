@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Flask
 
 from content.library import Library
-from readpoint import __version__, assets, errors, formatting, i18n, security, usage
+from readpoint import __version__, assets, capacity, errors, formatting, i18n, security, tai_viet, usage
 from content.settings import load_settings, resolve_data_dir
+from readpoint.fragment_cache import here_url
 from readpoint.views import BLUEPRINTS
 
 __all__ = ["create_app"]
@@ -43,10 +44,11 @@ def create_app(test_config: dict | None = None, *, data_dir: str | Path | None =
     app.extensions["startup"] = library.startup()
     app.extensions["library"] = library
 
-    for module in (errors, security, assets, i18n, formatting, usage):
+    for module in (errors, security, tai_viet, assets, i18n, formatting, usage, capacity):
         module.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["version"] = __version__
+    app.jinja_env.globals["here_url"] = here_url  # a page's link to itself, never the raw request text
     app.jinja_env.globals["site_name"] = settings["site_name"]
     return app

@@ -120,3 +120,29 @@ def test_only_the_hub_in_sync_may_import_flask():
             if any(m.split(".")[0] in ("flask", "werkzeug", "flask_babel", "readpoint") for m in modules):
                 offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+# Tables with one owner module: no SQL on them anywhere else in product code.
+TABLE_OWNERS = {
+    "events": "content/catalog/usage.py",
+    "imports": "content/catalog/imports.py",
+    "import_files": "content/catalog/imports.py",
+    "catalog_changes": "content/catalog/books.py",
+    "book_overrides": "content/catalog/books.py",
+}
+
+
+def test_owned_tables_are_touched_only_by_their_owner():
+    import re
+
+    pattern = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(" + "|".join(TABLE_OWNERS) + r")\b", re.I)
+    offenders = []
+    for folder in ("readpoint", "content", "sync"):
+        for path in (REPO / folder).rglob("*.py"):
+            relative = str(path.relative_to(REPO))
+            if relative == "content/catalog/migrations.py":
+                continue
+            for table in pattern.findall(path.read_text(encoding="utf-8")):
+                if TABLE_OWNERS[table.lower()] != relative:
+                    offenders.append((relative, table))
+    assert offenders == []

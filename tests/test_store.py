@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import signal
 import subprocess
@@ -88,6 +87,7 @@ def _check_consistent(data_dir) -> tuple[int, int]:
         catalog.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_shows_a_partial_file(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -163,6 +163,41 @@ def test_start_up_removes_other_parts_and_overlong_partials(tmp_path):
     kept.append([b"12345"])
     assert store.remove_stale_parts() == 2
     assert [p.path for p in store.partials()] == [kept.path]
+
+
+def test_partial_records_synced_offsets_and_resumes_after_unsynced_garbage(tmp_path):
+    data = random.Random(8).randbytes(10_000)
+    store = ContentStore(tmp_path)
+    part = store.partial(hashlib.sha256(data).hexdigest(), len(data))
+    part.SYNC_EVERY = 3000
+    synced = []
+    assert part.write_at(0, [data[i : i + 1000] for i in range(0, 7000, 1000)], on_sync=synced.append) == 7000
+    assert synced == [3000, 6000] and part.sync() == 7000
+    with open(part.path, "r+b") as handle:  # what a power cut may leave past the last recorded fsync
+        handle.seek(6000)
+        handle.write(b"\0" * 1500)
+    part.truncate(synced[-1])
+    assert part.offset == 6000
+    with pytest.raises(StoreError):
+        part.truncate(6001)  # never past what is there
+    assert part.write_at(6000, [data[6000:]]) == len(data)
+    assert part.install() == part.sha256 and store.verify(part.sha256)
+
+
+def test_write_at_restarts_from_zero_and_install_trusts_a_recorded_verify(tmp_path):
+    data = b"readpoint" * 500
+    store = ContentStore(tmp_path)
+    part = store.partial(hashlib.sha256(data).hexdigest(), len(data))
+    part.append([b"garbage" * 100])
+    part.write_at(0, [data])  # a 200 answer to a Range request: start again
+    part.verify()
+    assert part.install(verified=True) == part.sha256 and store.verify(part.sha256)
+    half = store.partial("4" * 64, 10)
+    half.append([b"12345"])
+    with pytest.raises(StoreError, match="incomplete"):
+        half.install(verified=True)  # completeness is checked even without hashing
+    with pytest.raises(StoreError):
+        half.write_at(6, [b"x"])  # no holes
 
 
 @pytest.mark.parametrize("name", ["dl-../../x-5.part", "dl-" + "g" * 64 + "-5.part", "dl-" + "a" * 64 + "-x.part"])

@@ -21,6 +21,7 @@ __all__ = [
     "recent_runs",
     "get_run",
     "verdicts_of",
+    "verdict_counts",
 ]
 
 # import_files verdict → imports count column
@@ -114,3 +115,13 @@ def verdicts_of(catalog: Catalog, import_id: int, *, verdict: str | None = None,
         sql += " AND verdict = ?"
         params.append(verdict)
     return _dicts(catalog.db.execute(sql + " ORDER BY rowid LIMIT ?", [*params, limit]))
+
+
+def verdict_counts(catalog: Catalog, import_id: int) -> dict[str, int]:
+    """How many files of one run got each verdict so far (also while the run is going on)."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    for verdict, count in catalog.db.execute(
+        "SELECT verdict, count(*) FROM import_files WHERE import_id = ? GROUP BY verdict", [import_id]
+    ):
+        counts[verdict] = count
+    return counts

@@ -243,6 +243,7 @@ def search_fts5(db: Database) -> None:
         """
     )
 
+
 @MIGRATIONS(name="0006_catalog_changes_overrides")
 def catalog_changes_overrides(db: Database) -> None:
     """The history of book changes, and the librarian's decisions kept apart from the hub's rows."""
@@ -266,6 +267,116 @@ def catalog_changes_overrides(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS(name="0010_sync_client")
+def sync_client(db: Database) -> None:
+    """What the sync client keeps between runs (``sync.client.state``).
+
+    ``sync_entries`` holds catalog lines of a release that are not applied yet:
+    ``incoming`` (fetched and verified, applied together with the release number)
+    or ``waiting`` (a book whose files are still downloading; applied when they
+    are in). ``sync_state`` gains the incoming release, the month's byte count
+    (by the hub's clock) and what the last run saw of the clocks.
+    """
+    db.executescript(
+        """
+        CREATE TABLE sync_entries (
+            book_id TEXT PRIMARY KEY,
+            release INTEGER NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('upsert', 'remove')),
+            entry TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('incoming', 'waiting'))
+        );
+        ALTER TABLE sync_state ADD COLUMN incoming_release INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN incoming_manifest_sha256 TEXT;
+        ALTER TABLE sync_state ADD COLUMN month TEXT NOT NULL DEFAULT '';
+        ALTER TABLE sync_state ADD COLUMN month_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN clock_offset INTEGER;
+        ALTER TABLE sync_state ADD COLUMN last_sync_at INTEGER;
+        INSERT OR IGNORE INTO sync_state (id) VALUES (1);
+        """
+    )
+
+
+@MIGRATIONS(name="0020_librarians")
+def librarians(db: Database) -> None:
+    """Librarian accounts (``content.catalog.librarians``): name, scrypt hash, session epoch."""
+    db.executescript(
+        """
+        CREATE TABLE librarians (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            session_epoch INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0021_featured")
+def featured(db: Database) -> None:
+    """The featured shelf of the home page, in the librarian's order (``content.catalog.collection``)."""
+    db.executescript(
+        """
+        CREATE TABLE featured (
+            book_id TEXT PRIMARY KEY REFERENCES books (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            added_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0022_usage_rollup")
+def usage_rollup(db: Database) -> None:
+    """Daily usage counts for the librarian's statistics (``content.catalog.usage_stats``).
+
+    Events are added up here (through ``usage_rollup_state.through_seq``) before
+    sync may prune them, so the statistics keep a year of history at a small,
+    bounded size. ``usage_hours`` holds how many phones were active in each hour:
+    a count only, never who.
+    """
+    db.executescript(
+        """
+        CREATE TABLE usage_days (
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_book_days (
+            day TEXT NOT NULL,
+            book_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, book_id, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_missed (
+            day TEXT NOT NULL,
+            term TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, term)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_hours (
+            hour TEXT PRIMARY KEY,
+            phones INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_rollup_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            through_seq INTEGER NOT NULL
+        );
+        INSERT INTO usage_rollup_state (id, through_seq) VALUES (1, 0);
+        """
+    )
+
+
+@MIGRATIONS(name="0019_sync_last_result")
+def sync_last_result(db: Database) -> None:
+    """What the last sync run ended with (its JSON report), for the librarian's desk."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN last_result TEXT")
 
 
 def apply_migrations(db: Database) -> list[str]:

@@ -38,12 +38,13 @@ import os
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from content.catalog import book_id_for, imports
 from content.catalog.books import NewBook
 from content.catalog.rows import display_text
+from content.ingest.report import ImportReport, VerdictLog
 from content.errors import ContentError, FileVerdict, RejectedFile, StorageFull
 from content.ingest.reader import (
     MAX_TITLE,
@@ -84,28 +85,6 @@ Progress = Callable[[int, int, str], None]
 
 
 @dataclass
-class ImportReport:
-    """The verdicts of one import run, in the CLI's ``--json`` shape."""
-
-    imported: list[dict] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    rejected: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    import_id: int | None = None
-    interrupted: bool = False
-    stopped_because: str = ""
-
-    def as_json(self) -> dict:
-        """The four verdict lists, as ``readpoint import --json`` prints them."""
-        return {
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-        }
-
-
-@dataclass
 class _Job:
     """One EPUB or PDF on its way through the run: hashed, maybe being read ahead.
 
@@ -131,48 +110,27 @@ class _Importer:
         self.source = source
         self.progress = progress or (lambda done, total, path: None)
         self.limits = limits
-        self.report = ImportReport()
-        self.pending_verdicts: list[dict] = []
+        self.verdicts = VerdictLog(self.catalog)
         self.sources = SourceWatch([])
         self.reader = BookReader(0)
         self.done = self.total = 0  # files with a verdict, and all candidate files (for progress)
 
     # -- verdicts ----------------------------------------------------------
 
+    @property
+    def report(self) -> ImportReport:
+        """The run's report so far."""
+        return self.verdicts.report
+
     def verdict(self, kind: str, path: Path, *, reason: str = "", book: dict | None = None) -> None:
-        """Record one file's verdict in the report and (batched) in ``import_files``."""
-        entry = {"path": display_text(path)}
-        if kind == "imported":
-            entry.update(id=book["id"], title=book["title"], format=book["format"])
-            self.report.imported.append(entry)
-        elif kind == "duplicate":
-            entry["id"] = book["id"]
-            self.report.duplicates.append(entry)
-        else:
-            entry["reason"] = reason
-            (self.report.rejected if kind == "rejected" else self.report.skipped).append(entry)
-            log.info("%s %s: %s", kind, path, reason)
-        self.pending_verdicts.append(
-            {
-                "import_id": self.report.import_id,
-                "path": entry["path"],
-                "verdict": kind,
-                "reason": reason,
-                "book_id": book["id"] if book else None,
-            }
-        )
+        """Record one file's verdict (see :meth:`VerdictLog.give`)."""
+        self.verdicts.give(kind, path, reason=reason, book=book)
 
     def failed(self, paths: list[Path], kind: str, reason: str) -> None:
         """Give ``paths`` a failure verdict, unless the source is gone (then raise SourceGone)."""
         self.sources.confirm()
         for path in paths:
             self.verdict(kind, path, reason=reason)
-
-    def flush_verdicts(self) -> None:
-        """Write buffered verdicts (inside the caller's transaction, or in one of their own)."""
-        if self.pending_verdicts:
-            imports.record_verdicts(self.catalog, self.pending_verdicts)
-            self.pending_verdicts = []
 
     # -- the run -----------------------------------------------------------
 
@@ -284,11 +242,8 @@ class _Importer:
         """
         status = "interrupted" if self.report.interrupted else "done"
         try:
-            self.flush_verdicts()
-            report = self.report
-            imports.finish_run(self.catalog, report.import_id, status, {
-                "imported": len(report.imported), "duplicates": len(report.duplicates),
-                "rejected": len(report.rejected), "skipped": len(report.skipped)})
+            self.verdicts.flush()
+            imports.finish_run(self.catalog, self.report.import_id, status, self.report.counts())
         except (sqlite3.Error, OSError) as error:
             log.error("could not record the end of import %s: %s", self.report.import_id, error)
 
@@ -391,14 +346,13 @@ class _Importer:
         def in_transaction(book: dict) -> None:
             for path in paths:
                 self.verdict("imported", path, book=book)
-            self.flush_verdicts()
+            self.verdicts.flush()
 
         try:
             self.library.books.add(new, actor=self.actor, max_file_bytes=self.limits["max_file_bytes"],
                                    in_transaction=in_transaction)
         except BaseException:
-            self.pending_verdicts = [v for v in self.pending_verdicts if v["verdict"] != "imported"]
-            self.report.imported = [e for e in self.report.imported if e.get("id") != new.book_id]
+            self.verdicts.forget_imported(new.book_id)
             raise
 
 

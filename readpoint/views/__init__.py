@@ -1,7 +1,7 @@
 """The web app's blueprints, one module each, registered by the factory from :data:`BLUEPRINTS`."""
 
-from readpoint.views import api, books, files, home, listen, reader, search
+from readpoint.views import admin, api, books, files, home, listen, opds, reader, search
 
 __all__ = ["BLUEPRINTS"]
 
-BLUEPRINTS = [home.bp, books.bp, reader.bp, listen.bp, api.bp, files.bp, search.bp]
+BLUEPRINTS = [home.bp, books.bp, reader.bp, listen.bp, api.bp, files.bp, search.bp, opds.bp, admin.bp]

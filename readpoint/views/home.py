@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from markupsafe import Markup
 
+from content.catalog.collection import Collection
 from content.catalog.usage import most_read
 from readpoint.fragment_cache import FragmentCache, catalog_marker, page_key
 from readpoint.i18n import LOCALES, current_locale
@@ -27,8 +28,8 @@ KNOWN_ICONS = frozenset({"farming", "health", "law", "children", "culture", "lan
 def _set_up_app(state) -> None:
     """Every app gets its own caches: the "most read" aggregate and the rendered shelves."""
     state.app.extensions["most_read_cache"] = TtlCache(MOST_READ_SECONDS)
-    state.app.extensions["home_fragments"] = FragmentCache()
-    state.app.extensions["home_pages"] = FragmentCache(max_entries=128)
+    state.app.extensions["home_fragments"] = FragmentCache(max_bytes=2 * 1024 * 1024)
+    state.app.extensions["home_pages"] = FragmentCache(max_bytes=4 * 1024 * 1024)
 
 
 def resume_url(position: Position) -> str:
@@ -72,10 +73,11 @@ def category_icon(category: dict) -> str:
 
 
 def _render_shelves(popular: tuple[str, ...]) -> str:
-    """The HTML of the categories, newest, most read and languages sections."""
+    """The HTML of the featured, categories, newest, most read and languages sections."""
     catalog = library().catalog
     return render_template(
         "home/shelves.html",
+        featured=Collection(catalog).featured_books()[:SHELF_SIZE],
         categories=[c for c in catalog.categories() if c["books"]],
         newest=catalog.list_books(limit=SHELF_SIZE),
         most_read=_active_books(popular),
@@ -102,7 +104,8 @@ def index():
     """
     popular = _most_read_ids()
     pages: FragmentCache = current_app.extensions["home_pages"]
-    return pages.get(page_key(request.cookies.get("pos", ""), popular), lambda: _render_home(popular))
+    positions = "~".join(position.encode() for position in read_positions()[:MAX_CONTINUE])  # not the raw cookie
+    return pages.get(page_key(positions, popular), lambda: _render_home(popular))
 
 
 @bp.route("/category/<category_id>")

@@ -38,7 +38,7 @@ RESOURCE_CACHE = "public, max-age=86400"
 def _set_up_app(state) -> None:
     """Every app serving the reader gets its own chapter cache, and templates see night mode."""
     state.app.extensions["chapter_cache"] = ChapterCache()
-    state.app.extensions["chapter_pages"] = FragmentCache(max_entries=256)
+    state.app.extensions["chapter_pages"] = FragmentCache(max_bytes=8 * 1024 * 1024)
     state.app.jinja_env.globals["night_mode"] = night_mode
 
 
@@ -162,7 +162,8 @@ def open_book(book_id: str):
         if position and position.kind == "r":
             return redirect(url_for("reader.chapter", book_id=book_id, chapter=position.chapter,
                                     part=position.part if position.part > 1 else None))
-        return redirect(url_for("reader.chapter", book_id=book_id, chapter=1))
+        return redirect(url_for("reader.chapter", book_id=book_id,
+                                chapter=library().catalog.first_text_chapter(book_id)))
     sha = _primary_sha(book_id)
     size = next(f["size"] for f in library().catalog.files_of(book_id) if f["sha256"] == sha)
     record_event("read", book_id)
