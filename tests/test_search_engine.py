@@ -328,7 +328,7 @@ def test_a_tiny_budget_returns_promptly_with_timed_out(big):
     catalog, index = big
     started = time.monotonic()
     index.search(catalog, SearchQuery("lua nuoc cua", budget=30))
-    assert time.monotonic() - started > 0.005  # the query does take longer than the budget
+    assert time.monotonic() - started > 0.001  # the query does take longer than the budget below
     started = time.monotonic()
     results = index.search(catalog, SearchQuery("lua nuoc cua", budget=0.001))
     elapsed = time.monotonic() - started
