@@ -1,6 +1,7 @@
 """Benchmark the search engines side by side on one generated corpus.
 
     .venv/bin/python bench/search.py [--books 10000] [--fulltext 1000] [--queries 200]
+    .venv/bin/python bench/search.py --books 2000 --fulltext 200 --wrk --names --engines fts5
 
 Generates a catalog of ``--books`` books (synthetic Vietnamese with tones, some Thai
 and Tai Viet; ``--fulltext`` of them with ~5,000 words of chapter text), then for
@@ -9,6 +10,12 @@ another child serves the app with waitress on 127.0.0.1 and times ``--queries``
 mixed ``GET /api/search`` requests after ten warm-up ones (p50/p95/max, peak RSS
 of the serving process). ``--in-process`` times ``SearchIndex.search`` directly
 instead. Prints a table. Not part of the test suite.
+
+``--wrk`` serves each engine with ``readpoint serve`` (its default 8 threads) and loads
+it with wrk (20 connections, 10 s, cycling through the same query mix; three runs,
+median): p50/p95/p99 latency, requests/s, the server's RSS after the runs and at
+peak. ``--names`` also reports the rank of the right book and the counts for the
+planted name and phrase queries (:mod:`bench.search_names`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import search_names  # noqa: E402
+from bench.common import median, peak_rss_mb, rss_mb, start_server, stop_server  # noqa: E402
 from content.catalog import Catalog  # noqa: E402
 from content.search import SearchQuery, open_search_index  # noqa: E402
 
@@ -267,6 +276,121 @@ def _child(*arguments: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+# Cycles through the queries; counts answers cut short ("timed_out": true), which are quick
+# and would otherwise flatter requests/s; prints the 50th, 95th and 99th percentiles.
+WRK_SCRIPT = """
+local paths = %s
+local counter = 0
+local threads = {}
+cut = 0
+setup = function(thread)
+  table.insert(threads, thread)
+end
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+response = function(status, headers, body)
+  if string.find(body, '"timed_out":true', 1, true) or string.find(body, '"timed_out": true', 1, true) then
+    cut = cut + 1
+  end
+end
+done = function(summary, latency, requests)
+  local total_cut = 0
+  for _, thread in ipairs(threads) do
+    total_cut = total_cut + thread:get("cut")
+  end
+  io.write(string.format("PERCENTILES %%f %%f %%f %%d\\n", latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, total_cut))
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    """A Lua string literal (ASCII: the paths are percent-encoded)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_worker(engine: str, data: Path, queries: list[dict], runs: int, seconds: int,
+               connections: int, names: bool) -> dict:
+    """Serve ``engine`` with ``readpoint serve`` and load it with wrk; medians of ``runs``."""
+    import re
+    from urllib.parse import urlencode
+
+    paths = ["/api/search?" + urlencode(item) for item in queries]
+    script = data / "search.lua"
+    script.write_text(WRK_SCRIPT % ("{" + ", ".join(map(_lua_string, paths)) + "}"), "utf-8")
+    env = dict(os.environ, READPOINT_SEARCH_ENGINE=engine)
+    proc, url, _ = start_server(data, "--no-starter", env=env)
+    try:
+        import requests
+
+        for path in paths[:20]:  # warm up: caches, the first connections
+            requests.get(url + path, timeout=30).raise_for_status()
+        figures = []
+        for _ in range(runs):
+            cpu_before = _cpu_seconds(proc.pid)
+            out = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+                capture_output=True, text=True, check=True,
+            ).stdout
+            p50, p95, p99, cut = map(float, re.search(r"PERCENTILES (\S+) (\S+) (\S+) (\d+)", out).groups())
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            done = int(re.search(r"(\d+) requests in", out).group(1))
+            cpu_ms = (_cpu_seconds(proc.pid) - cpu_before) * 1000 / max(1, done)
+            figures.append({"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "timed_out": int(cut), "cpu_ms": cpu_ms,
+                            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                            "non_2xx": int(errors.group(1)) if errors else 0})
+        row = {key: median([f[key] for f in figures]) for key in ("p50_ms", "p95_ms", "p99_ms", "rps", "cpu_ms")}
+        row.update(runs=figures, non_2xx=sum(f["non_2xx"] for f in figures),
+                   timed_out=sum(f["timed_out"] for f in figures),
+                   rss_mb=rss_mb(proc.pid), peak_rss_mb=peak_rss_mb(proc.pid))
+        with requests.Session() as session:  # one request at a time: the latency of a search itself
+            def one(item: dict) -> dict:
+                """One API request."""
+                response = session.get(url + "/api/search", params=item, timeout=30)
+                response.raise_for_status()
+                return response.json()
+
+            alone = [_timed(one, queries) for _ in range(runs)]
+        row.update(alone_p50_ms=median([a["p50_ms"] for a in alone]),
+                   alone_p95_ms=median([a["p95_ms"] for a in alone]))
+        if names:
+            catalog = Catalog(data / "catalog.sqlite3")
+            row["names"] = search_names.report(catalog, url)
+            catalog.close()
+        return row
+    finally:
+        stop_server(proc)
+
+
+def _print_wrk(engine: str, row: dict, args: argparse.Namespace) -> None:
+    """The wrk figures of one engine, and the name/phrase query table."""
+    print(f"{engine}: books={args.books} fulltext={args.fulltext} wrk {args.connections} connections "
+          f"{args.seconds} s x{args.runs} (median): p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
+          f"p99 {row['p99_ms']:.1f} ms, {row['rps']:.0f} req/s, non-2xx {row['non_2xx']}, "
+          f"cut short {row['timed_out']}, server CPU {row['cpu_ms']:.2f} ms/request, "
+          f"RSS {row['rss_mb']:.0f} MB (peak {row['peak_rss_mb']:.0f} MB); one at a time: "
+          f"p50 {row['alone_p50_ms']:.1f} ms, p95 {row['alone_p95_ms']:.1f} ms")
+    for run in row["runs"]:
+        print(f"    run: p50 {run['p50_ms']:.1f} p95 {run['p95_ms']:.1f} ms {run['rps']:.0f} req/s "
+              f"CPU {run['cpu_ms']:.2f} ms/request")
+    if row.get("names"):
+        print(f"  {'query':22} {'form':7} {'rank':>5} {'total':>6} {'also':>7} {'brute together':>15} "
+              f"{'brute also':>11}")
+        for item in row["names"]:
+            also = "-" if item["also"] is None else (
+                f"{item['also']}" if item["also_exact"] in (None, True) else f">{item['also']}")
+            print(f"  {item['query']:22} {item['form']:7} {str(item['rank']):>5} {item['total']:6d} "
+                  f"{also:>7} {item['brute_together']:15d} {item['brute_also']:11d}")
+
+
 def main() -> None:
     """Generate the corpus, build and serve each engine in child processes, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -276,6 +400,12 @@ def main() -> None:
     parser.add_argument("--engines", default="fts5,whoosh")
     parser.add_argument("--data", type=Path, help="reuse or keep the corpus in this directory")
     parser.add_argument("--in-process", action="store_true", help="time SearchIndex.search, no server")
+    parser.add_argument("--wrk", action="store_true", help="load `readpoint serve` with wrk instead")
+    parser.add_argument("--names", action="store_true", help="with --wrk: rank and counts of planted queries")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--skip-build", action="store_true", help="with --wrk: serve the index as it is")
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -292,6 +422,7 @@ def main() -> None:
     if catalog.count_books() == 0:
         started = time.perf_counter()
         generate(catalog, args.books, args.fulltext)
+        search_names.plant(catalog)
         print(f"corpus: {args.books} books ({args.fulltext} with full text) "
               f"in {time.perf_counter() - started:.0f} s, {data}", file=sys.stderr)
     queries = make_queries(catalog, args.queries)
@@ -299,10 +430,20 @@ def main() -> None:
     catalog.close()
     rows = []
     for engine in args.engines.split(","):
-        row = _child("--build", engine, "--data", str(data))
+        if args.wrk and args.skip_build:
+            row = {}
+        else:
+            row = _child("--build", engine, "--data", str(data))
+        if args.wrk:
+            if row:
+                print(f"{engine}: index built in {row['build_s']:.1f} s, {row['size_mb']:.1f} MB", flush=True)
+            _print_wrk(engine, wrk_worker(engine, data, queries, args.runs, args.seconds,
+                                          args.connections, args.names), args)
+            continue
         row.update(_child("--serve", engine, "--data", str(data), *(["--in-process"] if args.in_process else [])))
         rows.append(row)
-    _print_table(rows, args)
+    if rows:
+        _print_table(rows, args)
 
 
 def _print_table(rows: list[dict], args: argparse.Namespace) -> None:

@@ -120,10 +120,15 @@ def test_tai_viet_clusters_keep_marks_on_their_base():
     assert not looks_unspaced_tai_viet("ꪹꪀꪷꪉ")
 
 
-def test_exact_stream_holds_only_words_with_marks():
+def test_exact_stream_is_aligned_with_the_folded_one():
     folded_stream, exact_stream = index_streams("Trồng lúa nước ở Ha Noi")
     assert folded_stream == "trong lua nuoc o ha noi"
-    assert exact_stream == "trồng lúa nước ở"
+    assert exact_stream == "trồng lúa nước ở ha noi"
+
+
+def test_exact_stream_is_empty_without_a_word_with_marks():
+    assert index_streams("Raising Chickens in Ha Noi") == ("raising chickens in ha noi", "")
+    assert index_streams("ห้องสมุดประชาชน")[1] == ""
 
 
 def test_fast_and_word_by_word_paths_agree():
@@ -135,7 +140,7 @@ def test_fast_and_word_by_word_paths_agree():
     folded_stream, exact_stream = index_streams(text)
     tokens = tokenize(text)
     assert folded_stream.split() == [t.folded for t in tokens]
-    assert exact_stream.split() == [t.exact for t in tokens if t.exact != t.folded]
+    assert exact_stream.split() == [t.exact for t in tokens]
     assert (folded_stream, exact_stream) == word_by_word_streams(text)
 
 

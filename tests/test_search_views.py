@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 
 import pytest
 import requests
@@ -111,3 +113,65 @@ def test_api_on_a_real_server(books, live_server):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     assert [hit["id"] for hit in response.json()["results"]] == [books["trau"]]
+
+
+@pytest.fixture
+def named(app):
+    """Books by one author with a subject that names a category, and a decoy with the words apart."""
+    library = app.extensions["library"]
+    specs = {
+        "nam1": dict(title="Mùa gặt trên núi", authors=["Đặng Bảo Nam"], subjects=["Nông nghiệp", "Ký sự"]),
+        "nam2": dict(title="Chuyện bản tôi", authors=["Hà Văn Thư", "Đặng Bảo Nam"]),
+        "decoy": dict(title="Bảo vệ rừng", authors=["Đặng Thị Hoa"], description="Người dân Nam Định."),
+    }
+    with library.catalog.write():
+        for key, spec in specs.items():
+            row = dict(spec, id=key, sort_title=spec["title"].lower(), format="epub", language="vi")
+            library.catalog.insert_book(row, files=[], chapters=[], texts=[], categories=["culture"])
+            library.search.index_book(library.catalog, key)
+    return specs
+
+
+@pytest.mark.parametrize("language, together, also, heading", [
+    ("vi", "2 cuốn sách có các từ này liền nhau", "1 cuốn sách khác có nhắc đến đủ các từ",
+     "Sách khác cũng nhắc đến đủ các từ"),
+    ("th", "หนังสือ 2 เล่มที่มีคำเหล่านี้อยู่ติดกัน", "หนังสืออื่นอีก 1 เล่มที่กล่าวถึงทุกคำ",
+     "หนังสืออื่นที่กล่าวถึงทุกคำ"),
+    ("en", "2 books hold these words together", "1 more book mentions all the words",
+     "Also mentioning all the words"),
+])
+def test_results_page_shows_both_parts_in_the_phones_language(client, named, language, together, also, heading):
+    page = client.get("/search?q=dang+bao+nam", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert together in page and also in page
+    before, _, after = page.partition(f'<h2 class="also">{heading}</h2>')
+    assert "Mùa gặt trên núi" in before and "Chuyện bản tôi" in before and "Bảo vệ rừng" not in before
+    assert "Bảo vệ rừng" in after and 'start="3"' in after
+
+
+def test_api_counts_both_parts(client, named):
+    data = client.get("/api/search?q=đặng bảo nam").get_json()
+    assert (data["total"], data["also_total"], data["also_total_exact"]) == (2, 1, True)
+    assert {hit["id"] for hit in data["results"][:2]} == {"nam1", "nam2"}
+    assert data["results"][2]["id"] == "decoy"
+
+
+def test_an_authors_name_links_to_all_their_books(client, named):
+    page = client.get("/search?q=mua+gat").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Đặng Bảo Nam</a>', page).group(1)
+    followed = client.get(html.unescape(link))
+    data = client.get("/api" + html.unescape(link)).get_json()
+    assert followed.status_code == 200
+    assert {hit["id"] for hit in data["results"]} == {"nam1", "nam2"} and data["also_total"] == 0
+
+
+def test_a_subject_links_to_its_category_or_to_a_search(client, named):
+    page = client.get("/search?q=mua+gat").get_data(as_text=True)
+    assert '<a href="/category/farming">Nông nghiệp</a>' in page
+    link = re.search(r'<a href="([^"]+)">Ký sự</a>', page).group(1)
+    assert client.get("/api" + html.unescape(link)).get_json()["results"][0]["id"] == "nam1"
+
+
+def test_a_search_finding_only_scattered_words_is_not_recorded_as_empty(app, client, named):
+    data = client.get("/api/search?q=bảo đặng").get_json()
+    assert data["total"] == 0 and data["also_total"] == 3
+    assert events(app, "search_empty") == [] and events(app, "search") == [""]

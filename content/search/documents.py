@@ -3,6 +3,12 @@
 A book is one metadata document (title, authors, subjects, other: publisher and
 description) and one document per chapter or page with text (``chapter_texts``).
 Only ``active`` books have documents. Both engines index exactly these strings.
+
+Each metadata field starts and ends with :data:`BOUNDARY`, which also stands between
+the items of a list (authors, subjects; publisher and description): a phrase never
+runs from one author's name into the next, and ``BOUNDARY name BOUNDARY`` finds a
+whole name. Analysis never makes a token of it (it is punctuation), so nothing a
+user types can match it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from sqlite_utils import Database
 from content.search.analysis import index_streams
 
 __all__ = [
+    "BOUNDARY",
     "META_FIELDS",
+    "field_streams",
     "MAX_POSITION",
     "ChapterDocument",
     "BookDocument",
@@ -34,6 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 META_FIELDS = ("title", "authors", "subjects", "other")
+BOUNDARY = "\u00b6"  # ¶
 # Chapter positions must fit in 20 bits (the FTS5 engine packs them into row ids).
 MAX_POSITION = (1 << 20) - 1
 
@@ -103,6 +112,21 @@ def suggestion_words(document: BookDocument) -> set[str]:
     return words
 
 
+def field_streams(items: list[str]) -> tuple[str, str]:
+    """(folded, exact) streams of one metadata field made of ``items``, with boundaries.
+
+    The exact stream is empty when no item has a word with marks, as for any text.
+    """
+    streams = [index_streams(item) for item in items]
+    streams = [(folded, exact or folded) for folded, exact in streams if folded]
+    if not streams:
+        return "", ""
+    edge = f" {BOUNDARY} "
+    folded = BOUNDARY + " " + edge.join(folded for folded, _ in streams) + " " + BOUNDARY
+    exact = BOUNDARY + " " + edge.join(exact for _, exact in streams) + " " + BOUNDARY
+    return folded, "" if exact == folded else exact
+
+
 def json_list(value: str | None) -> list[str]:
     """A JSON list column as a list of strings (garbage gives an empty list)."""
     try:
@@ -129,10 +153,10 @@ def load_document(db: Database, book_id: str,
         return None
     _, title, authors, subjects, publisher, description, language, book_format, stamp = row
     meta = {
-        "title": index_streams(title or ""),
-        "authors": index_streams(" ; ".join(json_list(authors))),
-        "subjects": index_streams(" ; ".join(json_list(subjects))),
-        "other": index_streams(f"{publisher or ''} ; {description or ''}"),
+        "title": field_streams([title or ""]),
+        "authors": field_streams(json_list(authors)),
+        "subjects": field_streams(json_list(subjects)),
+        "other": field_streams([publisher or "", description or ""]),
     }
     categories = [
         r[0]

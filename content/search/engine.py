@@ -4,19 +4,9 @@ An engine finds and ranks books (:meth:`SearchIndex._find`); this module parses 
 query, enforces the time budget, builds snippets from the catalog and suggests a
 spelling when nothing is found, so both engines answer in the same shape.
 
-Ranking, the same in every engine: books are sorted by tier, then by the engine's
-relevance score (BM25 with title > authors > subjects > other metadata, and an extra
-phrase for adjacent query words). Tiers, best first:
-
-0. every word typed with marks found with those marks, in the metadata;
-1. the same in one chapter or page;
-2. every word found folded (``nong`` for ``nóng``), in the metadata;
-3. the same in one chapter or page.
-
-Tiers 0 and 1 exist only when the query has marks. A book is counted once, at its
-best tier. Query words must all be found in the metadata, or all in one chapter or
-page. Words typed with marks add a boost in folded tiers too; adjacent query words
-(the whole query as a phrase) add one in titles, descriptions and text.
+Ranking and counting, the same in every engine, are described in
+:mod:`content.search.tiers`: first the books holding the words together (``total``),
+then the others mentioning all the words (``also_total``).
 """
 
 from __future__ import annotations
@@ -72,19 +62,30 @@ class Ranked:
 
 @dataclass(frozen=True)
 class Found:
-    """What an engine found: one page of ranked books, the total, and whether time ran out."""
+    """What an engine found: one page of ranked books, the counts, and whether time ran out.
+
+    ``total`` counts part one, ``also_total`` part two (a lower bound unless
+    ``also_exact``); see :mod:`content.search.tiers`.
+    """
 
     ranked: list[Ranked]
     total: int
     timed_out: bool = False
+    also_total: int = 0
+    also_exact: bool = True
 
 
-def _chapter_text(db: Database, book_id: str, position: int) -> str:
-    """The text of one chapter or page ("" if it is gone)."""
-    row = db.execute(
-        "SELECT text FROM chapter_texts WHERE book_id = ? AND position = ?", [book_id, position]
-    ).fetchone()
-    return row[0] if row else ""
+def _chapter_texts(db: Database, ranked: list[Ranked]) -> dict[tuple[str, int], str]:
+    """The texts of the chapters or pages the ranked books' snippets come from, in one query."""
+    wanted = [(item.book_id, item.position) for item in ranked if item.position is not None]
+    if not wanted:
+        return {}
+    rows = db.execute(  # ORs of both key columns: one primary key lookup each
+        "SELECT book_id, position, text FROM chapter_texts WHERE "
+        + " OR ".join(["(book_id = ? AND position = ?)"] * len(wanted)),
+        [value for pair in wanted for value in pair],
+    )
+    return {(book_id, position): text for book_id, position, text in rows}
 
 
 def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery,
@@ -114,6 +115,7 @@ def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery,
     ):
         categories.setdefault(book_id, []).append(category)
     pattern = match_pattern(parsed)
+    texts = _chapter_texts(db, ranked)
     hits = []
     for item in ranked:
         book = books.get(item.book_id)
@@ -122,7 +124,7 @@ def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery,
         if item.position is None:
             text = book["description"]
         else:
-            text = _chapter_text(db, item.book_id, item.position)
+            text = texts.get((item.book_id, item.position), "")
         hits.append(
             SearchHit(
                 id=book["id"],
@@ -212,7 +214,7 @@ class SearchIndex(abc.ABC):
         hits = hydrate(catalog.db, found.ranked, parsed, deadline)
         cut = found.timed_out or deadline.expired()  # snippets count against the budget too
         suggestion = None
-        if found.total == 0 and not found.timed_out and not deadline.expired():
+        if found.total + found.also_total == 0 and not found.timed_out and not deadline.expired():
             suggestion = suggest(parsed, self._vocabulary(catalog), deadline.at)
         return SearchResults(
             query=query,
@@ -222,6 +224,8 @@ class SearchIndex(abc.ABC):
             results=hits,
             suggestion=suggestion,
             timed_out=cut,
+            also_total=found.also_total,
+            also_total_exact=found.also_exact,
         )
 
 

@@ -12,18 +12,19 @@ trigger even if nobody tells the index.
 Queries are built here from analysed tokens only, each quoted: nothing a user
 types reaches FTS5's query syntax. Filters are tokens in the ``facets`` column,
 ANDed into the MATCH, so no join is needed to filter. A search counts the books
-found (the union of the two folded tiers), then walks the tiers best first (see
-:mod:`content.search.engine`) until the page is full, ranking each tier's first
+holding the words together and those mentioning them all (up to
+:data:`ALSO_COUNT_CAP` more), then walks the tiers best first (see
+:mod:`content.search.tiers`) until the page is full, ranking each tier's first
 :data:`RANK_ROWS` rows with bm25. A progress handler interrupts any statement when
 the time budget runs out.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -40,47 +41,31 @@ from content.search.documents import (
 )
 from content.search.engine import Deadline, Found, Ranked, SearchIndex
 from content.search.query import Clause, ParsedQuery, SearchQuery
+from content.search.tiers import ALSO_COUNT_CAP, NEAR_TOKENS, Tier, plan, together_phrases
 
 __all__ = ["Fts5Index", "build_match"]
 
 log = logging.getLogger(__name__)
 
-# (folded columns, exact columns, where adjacent words earn a boost) of each table.
-META_COLUMNS = (
-    "{" + " ".join(META_FIELDS) + "}",
-    "{" + " ".join(f"{name}_x" for name in META_FIELDS) + "}",
-    "{title other}",
-)
-BODY_COLUMNS = ("{body}", "{body_x}", "{body}")
 # bm25 weights of title, authors, subjects, other, the same for the exact columns, facets.
 META_WEIGHTS = "10.0, 6.0, 4.0, 1.5, 10.0, 6.0, 4.0, 1.5, 0.0"
 BODY_WEIGHTS = "1.0, 1.0, 0.0"
 POSITION_BITS = 20
 BATCH_BOOKS = 200
 PROGRESS_OPS = 1000
-# bm25 costs a few microseconds a row: a tier ranks at most this many rows (the first
-# by docid); the rest of a huge tier (a query of very common words) follows in docid order.
-RANK_ROWS = 1000
-
-
-@dataclass(frozen=True)
-class _Tier:
-    """One tier's table and MATCH expressions (to rank, with boosts; to count, without)."""
-
-    number: int
-    table: str
-    rank_match: str
-    count_match: str
-
-    @property
-    def is_meta(self) -> bool:
-        """Whether rows are books (``search_meta``) rather than chapters."""
-        return self.table == "search_meta"
+# bm25 costs 10 to 50 microseconds a row at 50,000 books: a tier ranks at most this many rows
+# (the first by docid); the rest of a huge tier (a very common word) follows in docid order.
+RANK_ROWS = 300
 
 
 def _phrase(words: Iterable[str]) -> str:
     """An FTS5 phrase. Tokens are letters, digits and marks only: no quote to escape."""
     return '"' + " ".join(words) + '"'
+
+
+def _columns(tier_fields: Iterable[str], exact: bool) -> str:
+    """An FTS5 column filter over ``tier_fields`` (their exact columns with ``exact``)."""
+    return "{" + " ".join(f"{name}_x" if exact else name for name in tier_fields) + "}"
 
 
 def _clause(clause: Clause, columns: str) -> str:
@@ -91,81 +76,166 @@ def _clause(clause: Clause, columns: str) -> str:
     return expression
 
 
-def build_match(
-    parsed: ParsedQuery,
-    columns: tuple[str, str, str],
-    exact: bool,
-    facets: list[str],
-    boost: bool = True,
-) -> str:
-    """The MATCH expression of one tier.
+def _any_phrase(phrases: Iterable[tuple[str, ...]], columns: str) -> str:
+    """Any one of ``phrases`` in ``columns``."""
+    options = [f"{columns}: {_phrase(phrase)}" for phrase in phrases]
+    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
-    Every clause must match folded; with ``exact``, every word typed with marks must
-    also match in the exact columns; every facet (filter token) must match. With
-    ``boost``, extra phrases raise the score without changing what matches: the
-    whole query as one phrase (adjacent words) and, in folded tiers, the marked words.
+
+def _recall(parsed: ParsedQuery, fields: Iterable[str]) -> list[str]:
+    """Every clause, folded, anywhere in ``fields``."""
+    columns = _columns(fields, False)
+    return [_clause(clause, columns) for clause in parsed.clauses]
+
+
+def build_match(parsed: ParsedQuery, tier: Tier, facets: list[str], boost: bool = True) -> str:
+    """The MATCH expression of one tier (see :mod:`content.search.tiers`).
+
+    Every facet (filter token) must match too. With ``boost``, in the tiers of every
+    word anywhere, the words typed with marks found with them raise the score without
+    changing what matches (elsewhere the OR of common words would cost more than it
+    brings).
     """
-    columns, exact_columns, phrase_columns = columns
-    recall = [_clause(clause, columns) for clause in parsed.clauses]
-    marked = [f"{exact_columns}: {_phrase([word])}" for clause in parsed.clauses for word in clause.marked]
-    boosts = []
-    if parsed.adjacency:
-        boosts.append(f"{phrase_columns}: {_phrase(parsed.adjacency)}")
-    if exact:
-        recall += marked
+    if tier.match in ("whole", "phrase"):
+        required = [_any_phrase(tier.phrases, _columns(tier.fields, tier.exact))]
+    elif tier.match == "near":
+        columns = _columns(tier.fields, False)
+        required = [f"{columns}: NEAR({' '.join(_phrase(c.stream) for c in parsed.clauses)}, {NEAR_TOKENS})"]
     else:
-        boosts += marked
-    recall += [f"{{facets}}: {_phrase([token])}" for token in facets]
-    match = " AND ".join(recall)
-    if boosts and boost:
+        required = _recall(parsed, tier.fields)
+    required += [f"{{facets}}: {_phrase([token])}" for token in facets]
+    match = " AND ".join(required)
+    marked = [word for clause in parsed.clauses for word in clause.marked]
+    if boost and marked and tier.match == "all":
         # (A AND B) AND (A OR boost...) finds what A AND B finds, but bm25 counts the boosts.
-        match = f"({match}) AND ({recall[0]} OR {' OR '.join(boosts)})"
+        columns = _columns(tier.fields, True)
+        boosts = " OR ".join(f"{columns}: {_phrase([word])}" for word in marked)
+        match = f"({match}) AND ({required[0]} OR {boosts})"
     return match
 
 
-def _tiers(parsed: ParsedQuery, facets: list[str]) -> list[_Tier]:
-    """The tiers this query needs, best first (see :mod:`content.search.engine`)."""
-    plan = [(2, "search_meta", META_COLUMNS, False), (3, "search_body", BODY_COLUMNS, False)]
-    if parsed.has_marks:
-        plan = [(0, "search_meta", META_COLUMNS, True), (1, "search_body", BODY_COLUMNS, True)] + plan
-    return [
-        _Tier(
-            number,
-            table,
-            build_match(parsed, columns, exact, facets),
-            build_match(parsed, columns, exact, facets, boost=False),
-        )
-        for number, table, columns, exact in plan
-    ]
+def _union_count(conn: sqlite3.Connection, meta_match: str, body_match: str, limit: int = -1) -> tuple[int, bool]:
+    """Books matching in the metadata or a chapter: (count, whether it reached ``limit``).
 
-
-def _count(conn: sqlite3.Connection, tiers: list[_Tier]) -> int:
-    """Books found in all: the folded tiers hold the exact ones, so count their union."""
-    meta, body = tiers[-2], tiers[-1]
-    return conn.execute(
-        "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
-        "UNION SELECT rowid >> 20 FROM search_body WHERE search_body MATCH ?)",
-        [meta.count_match, body.count_match],
+    With a ``limit``, each side stops there: a count that reaches it is "at least".
+    """
+    if limit < 0:
+        count = conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+            "UNION SELECT rowid >> 20 FROM search_body WHERE search_body MATCH ?)",
+            [meta_match, body_match],
+        ).fetchone()[0]
+        return count, False
+    count = conn.execute(
+        f"SELECT count(*) FROM (SELECT * FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+        f"LIMIT {limit}) UNION SELECT * FROM (SELECT DISTINCT rowid >> 20 FROM search_body "
+        f"WHERE search_body MATCH ? LIMIT {limit}))",
+        [meta_match, body_match],
     ).fetchone()[0]
+    return min(count, limit), count >= limit
 
 
-def _ranked_rows(conn: sqlite3.Connection, tier: _Tier) -> Iterator[tuple[int, int | None]]:
-    """(docid, chapter position or None) of one tier, best first, a book possibly repeated."""
-    weights = META_WEIGHTS if tier.is_meta else BODY_WEIGHTS
-    rows = conn.execute(
-        f"SELECT rowid, bm25({tier.table}, {weights}) FROM {tier.table} "
-        f"WHERE {tier.table} MATCH ? LIMIT {RANK_ROWS}",
-        [tier.rank_match],
+def _together_count(conn: sqlite3.Connection, together: list[str], want: int) -> tuple[int, list | None]:
+    """Books holding the words together; and the ranked chapter rows of tier 3 when fetched.
+
+    When fewer than ``want`` books hold the phrase in their metadata, the page will
+    need tier 3 (the phrase in a chapter): its rows are ranked now, and counted from,
+    so the chapters are searched for the phrase once, not twice.
+    """
+    meta_match, body_match = together
+    meta = conn.execute("SELECT count(*) FROM search_meta WHERE search_meta MATCH ?", [meta_match]).fetchone()[0]
+    if meta < want:
+        rows = conn.execute(
+            f"SELECT rowid, bm25(search_body, {BODY_WEIGHTS}) FROM search_body WHERE search_body MATCH ? "
+            f"LIMIT {RANK_ROWS}", [body_match],
+        ).fetchall()
+        if len(rows) < RANK_ROWS:
+            if not rows:
+                return meta, rows
+            docids = json.dumps(sorted({rowid >> POSITION_BITS for rowid, _ in rows}))
+            total = conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM search_meta WHERE search_meta MATCH ? "
+                "UNION SELECT value FROM json_each(?))", [meta_match, docids],
+            ).fetchone()[0]
+            return total, rows
+    return _union_count(conn, meta_match, body_match)[0], None
+
+
+def _counts(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str],
+            want: int) -> tuple[tuple[int, int, bool], dict[int, list]]:
+    """((part one, part two, whether part two is exact), rows already ranked by tier number)."""
+    marks = parsed.has_marks
+    phrases = together_phrases(parsed, marks)
+    together = [
+        " AND ".join([_any_phrase(phrases, _columns(fields, marks))]
+                     + [f"{{facets}}: {_phrase([token])}" for token in facets])
+        for fields in (META_FIELDS, ("body",))
+    ]
+    total, body_rows = _together_count(conn, together, want)
+    ranked = {} if body_rows is None else {3: body_rows}
+    if not marks and len(parsed.clauses) == 1:
+        return (total, 0, True), ranked  # one clause, no marks: whatever matches holds it together
+    everything = [
+        " AND ".join(_recall(parsed, fields) + [f"{{facets}}: {_phrase([token])}" for token in facets])
+        for fields in (META_FIELDS, ("body",))
+    ]
+    limit = total + ALSO_COUNT_CAP + 1
+    found, capped = _union_count(conn, *everything, limit=limit)
+    if capped:
+        return (total, ALSO_COUNT_CAP, False), ranked
+    return (total, max(0, found - total), True), ranked
+
+
+def _ranked_rows(conn: sqlite3.Connection, tier: Tier, rank_match: str, count_match: str,
+                 ranked: list | None = None) -> Iterator[tuple[int, int | None]]:
+    """(docid, chapter position or None) of one tier, best first, a book possibly repeated.
+
+    ``ranked``: the tier's (rowid, score) rows when already fetched (all of them).
+    """
+    table = "search_meta" if tier.meta else "search_body"
+    weights = META_WEIGHTS if tier.meta else BODY_WEIGHTS
+    # Sorted here: an ORDER BY around a LIMIT subquery gets flattened, and SQLite would
+    # then score every row of the tier, not the first RANK_ROWS.
+    rows = ranked if ranked is not None else conn.execute(
+        f"SELECT rowid, bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ? LIMIT {RANK_ROWS}",
+        [rank_match],
     ).fetchall()
     rows.sort(key=lambda row: (row[1], row[0]))
     for rowid, _ in rows:
-        yield _split_rowid(rowid, tier.is_meta)
+        yield _split_rowid(rowid, tier.meta)
     if len(rows) == RANK_ROWS:
         for (rowid,) in conn.execute(
-            f"SELECT rowid FROM {tier.table} WHERE {tier.table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}",
-            [tier.count_match],
+            f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
         ):
-            yield _split_rowid(rowid, tier.is_meta)
+            yield _split_rowid(rowid, tier.meta)
+
+
+def _name_rows(conn: sqlite3.Connection, names: Tier, rank_match: str, count_match: str,
+               wholes: tuple[str, ...]) -> Iterator[tuple[int, int | None]]:
+    """Tiers 0 and 1 from tier 1's rows: those where a whole name is the phrase come first.
+
+    A whole name is ``BOUNDARY phrase BOUNDARY`` in the stored stream of a name
+    column (``wholes``); finding it there costs less than FTS5's phrase over the
+    boundary token, which every book holds many times. As every tier ranks only its
+    first :data:`RANK_ROWS` rows, whole names are put first among those; the rest of
+    a huge tier follows in docid order.
+    """
+    columns = ", ".join(f"{name}_x" if names.exact else name for name in names.fields)
+    rows = conn.execute(
+        f"SELECT rowid, bm25(search_meta, {META_WEIGHTS}), {columns} FROM search_meta "
+        f"WHERE search_meta MATCH ? LIMIT {RANK_ROWS}",
+        [rank_match],
+    ).fetchall()
+    rows.sort(key=lambda row: (row[1], row[0]))
+    whole = {row[0] for row in rows if any(name in text for text in row[2:] for name in wholes)}
+    ranked = [row[0] for row in rows]
+    yield from ((rowid, None) for rowid in ranked if rowid in whole)
+    yield from ((rowid, None) for rowid in ranked if rowid not in whole)
+    if len(rows) == RANK_ROWS:
+        for (rowid,) in conn.execute(
+            f"SELECT rowid FROM search_meta WHERE search_meta MATCH ? LIMIT -1 OFFSET {RANK_ROWS}", [count_match]
+        ):
+            yield rowid, None
 
 
 def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
@@ -175,18 +245,37 @@ def _split_rowid(rowid: int, is_meta: bool) -> tuple[int, int | None]:
     return rowid >> POSITION_BITS, rowid & ((1 << POSITION_BITS) - 1)
 
 
-def _page(conn: sqlite3.Connection, tiers: list[_Tier], offset: int, limit: int, deadline: Deadline):
+def _page(conn: sqlite3.Connection, parsed: ParsedQuery, facets: list[str], counts: tuple[int, int, bool],
+          ranked: dict[int, list], offset: int, limit: int, deadline: Deadline):
     """One page of (docid, position), each book at its best tier; and whether time ran out.
 
-    When the deadline interrupts a tier, the books already placed are kept.
+    ``counts`` (part one, part two, whether part two is exact) let a part's
+    remaining tiers be skipped once all its books are placed. When the deadline
+    interrupts a tier, the books already placed are kept.
     """
+    total, also, also_exact = counts
     seen: set[int] = set()
     page: list[tuple[int, int | None]] = []
+    tiers = plan(parsed)
     try:
         for tier in tiers:
             if deadline.expired():
                 return page, True
-            for docid, position in _ranked_rows(conn, tier):
+            if tier.together and len(seen) >= total:
+                continue  # part one is all placed (or empty)
+            if not tier.together and also_exact and len(seen) >= total + also:
+                break  # part two too
+            if tier.number == 1:
+                continue  # placed with tier 0
+            if tier.number == 0:  # tiers 0 and 1 in one statement
+                names = tiers[1]
+                rows = _name_rows(conn, names, build_match(parsed, names, facets),
+                                  build_match(parsed, names, facets, boost=False),
+                                  tuple(" ".join(phrase) for phrase in tier.phrases))
+            else:
+                rows = _ranked_rows(conn, tier, build_match(parsed, tier, facets),
+                                    build_match(parsed, tier, facets, boost=False), ranked.get(tier.number))
+            for docid, position in rows:
                 if docid in seen:
                     continue
                 seen.add(docid)
@@ -421,18 +510,20 @@ class Fts5Index(SearchIndex):
         return _Vocabulary(catalog.db)
 
     def _find(self, catalog: Catalog, parsed: ParsedQuery, query: SearchQuery, deadline: Deadline) -> Found:
-        """Count, then walk the tiers best first until the page is full, within the deadline."""
-        tiers = _tiers(parsed, query_facets(query.lang, query.format, query.category))
+        """Count both parts, then walk the tiers best first until the page is full, within the deadline."""
+        facets = query_facets(query.lang, query.format, query.category)
         conn = catalog.db.conn
         conn.set_progress_handler(lambda: 1 if deadline.expired() else 0, PROGRESS_OPS)
         page: list[tuple[int, int | None]] = []
         try:
-            total = _count(conn, tiers)
+            offset = (query.page - 1) * query.per_page
+            counts, ranked = _counts(conn, parsed, facets, offset + query.per_page)
+            total, also, also_exact = counts
             timed_out = False
-            if total > (query.page - 1) * query.per_page:
-                page, timed_out = _page(conn, tiers, (query.page - 1) * query.per_page, query.per_page, deadline)
+            if total + also + (not also_exact) > offset:
+                page, timed_out = _page(conn, parsed, facets, counts, ranked, offset, query.per_page, deadline)
         except sqlite3.OperationalError as error:
-            return _failed(error, deadline, tiers)
+            return _failed(error, deadline, parsed)
         finally:
             conn.set_progress_handler(None, 0)
         books = dict(
@@ -442,15 +533,15 @@ class Fts5Index(SearchIndex):
             ).fetchall()
         )
         ranked = [Ranked(books[docid], position) for docid, position in page if docid in books]
-        return Found(ranked=ranked, total=total, timed_out=timed_out)
+        return Found(ranked=ranked, total=total, timed_out=timed_out, also_total=also, also_exact=also_exact)
 
 
-def _failed(error: sqlite3.OperationalError, deadline: Deadline, tiers: list[_Tier]) -> Found:
+def _failed(error: sqlite3.OperationalError, deadline: Deadline, parsed: ParsedQuery) -> Found:
     """What a failed statement means: time ran out, a query we built wrong, or a broken index."""
     if deadline.expired():
         return Found(ranked=[], total=0, timed_out=True)
     if "fts5" in str(error):
-        log.error("fts5 rejected a query built from analysed tokens: %s (%r)", error, tiers)
+        log.error("fts5 rejected a query built from analysed tokens: %s (%r)", error, parsed)
         return Found(ranked=[], total=0)
     raise SearchError(f"the search index cannot be read: {error}") from error
 

@@ -94,6 +94,17 @@ class Clause:
         return tuple(out)
 
     @property
+    def exact_stream(self) -> tuple[str, ...]:
+        """:attr:`stream` with each token in its exact form (tones kept), as typed."""
+        if self.is_syllable:
+            return (self.tokens[0].exact,)
+        out: list[str] = []
+        for token in self.tokens:
+            out.append(token.exact)
+            out.extend(token.grams)
+        return tuple(out)
+
+    @property
     def marked(self) -> tuple[str, ...]:
         """Exact forms of the tokens typed with marks (tones): looked up to rank exact matches."""
         return tuple(token.exact for token in self.tokens if token.exact != token.folded)
@@ -129,6 +140,13 @@ class ParsedQuery:
         if len(self.clauses) < 2:
             return ()
         return tuple(token for clause in self.clauses for token in clause.stream)
+
+    @property
+    def exact_adjacency(self) -> tuple[str, ...]:
+        """:attr:`adjacency` in exact forms (tones kept): the whole query as typed."""
+        if len(self.clauses) < 2:
+            return ()
+        return tuple(token for clause in self.clauses for token in clause.exact_stream)
 
     @property
     def tokens(self) -> tuple[Token, ...]:

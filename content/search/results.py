@@ -62,8 +62,13 @@ class SearchHit:
 class SearchResults:
     """A page of results, how many books matched in all, and a suggestion when none did.
 
+    ``total`` counts the books that hold the words together (part one, see
+    :mod:`content.search.tiers`); ``also_total`` the other books mentioning all the
+    words (part two), listed after them. ``also_total_exact`` is false when counting
+    part two was cut short: there are then more than ``also_total``.
+
     ``timed_out`` is true when the time budget ran out: ``results`` then holds what
-    was found in time (possibly nothing) and ``total`` counts only that.
+    was found in time (possibly nothing) and the counts count only that.
     """
 
     query: SearchQuery
@@ -73,11 +78,14 @@ class SearchResults:
     results: list[SearchHit] = field(default_factory=list)
     suggestion: str | None = None
     timed_out: bool = False
+    also_total: int = 0
+    also_total_exact: bool = True
 
     @property
     def pages(self) -> int:
-        """How many pages the results fill."""
-        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+        """How many pages the results of both parts fill (one more when part two is "more than")."""
+        listed = self.total + self.also_total + (0 if self.also_total_exact else 1)
+        return max(1, math.ceil(listed / self.per_page)) if self.per_page else 1
 
     def to_json(self) -> dict:
         """The results as the JSON API shows them."""
@@ -89,4 +97,6 @@ class SearchResults:
             "results": [hit.to_json() for hit in self.results],
             "suggestion": self.suggestion,
             "timed_out": self.timed_out,
+            "also_total": self.also_total,
+            "also_total_exact": self.also_total_exact,
         }

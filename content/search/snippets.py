@@ -1,16 +1,17 @@
 """Snippets: a short window of a chapter's text around the query's words, matches marked.
 
-Matching runs on a folded view of the text that keeps every offset
-(:func:`content.search.analysis.fold_view`), so ``lua nuoc`` marks ``lúa nước``
-in the original text without analysing the whole chapter again.
+Matching runs on the text itself with a pattern in which each letter stands for
+every letter folding to it (:func:`content.search.analysis.folding_pattern`), so
+``lua nuoc`` marks ``lúa nước`` without analysing, or even folding, the chapter.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
-from content.search.analysis import fold_view, normalize, word_char_class
+from content.search.analysis import folding_pattern, normalize, word_char_class
 from content.search.query import ParsedQuery
 from content.search.results import Segment
 
@@ -24,17 +25,27 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def match_pattern(parsed: ParsedQuery) -> re.Pattern | None:
-    """A regex finding the query's folded tokens in a :func:`fold_view` of a text."""
+    """A regex finding the query's folded tokens in a text (with marks or without).
+
+    A word of a spaced script must also not follow a word character; that is checked
+    by :func:`_matches`, as a lookbehind here would make the search ten times slower.
+    """
     spaced = sorted({t.folded for t in parsed.tokens if t.script == "latin"}, key=len, reverse=True)
     unspaced = sorted({t.folded for t in parsed.tokens if t.script != "latin"}, key=len, reverse=True)
     parts = []
     if spaced:
         word = word_char_class()
-        alternatives = "|".join(map(re.escape, spaced))
-        parts.append(f"(?<![{word}])(?:{alternatives})(?![{word}])")
+        alternatives = "|".join(map(folding_pattern, spaced))
+        parts.append(f"(?P<spaced>{alternatives})(?![{word}])")
     if unspaced:
-        parts.append("|".join(map(re.escape, unspaced)))
+        parts.append("|".join(map(folding_pattern, unspaced)))
     return re.compile("|".join(parts)) if parts else None
+
+
+@functools.cache
+def _word_char_re() -> re.Pattern:
+    """One word character."""
+    return re.compile(f"[{word_char_class()}]")
 
 
 def _best_anchor(matches: list[re.Match], width: int) -> int:
@@ -66,15 +77,21 @@ def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
 
 def _clean(text: str) -> str:
     """Collapse runs of white space (line breaks in PDF text) to one space."""
+    if text.isprintable() and "  " not in text:  # no white space but single spaces: most text
+        return text
     return _SPACE_RE.sub(" ", text)
 
 
 def _matches(view: str, pattern: re.Pattern | None) -> list[re.Match]:
-    """The first matches of ``pattern`` in a folded view."""
+    """The first matches of ``pattern`` in a text (NFC, underscores as spaces)."""
     if pattern is None:
         return []
     matches = []
+    word_char = _word_char_re()
     for match in pattern.finditer(view):
+        start = match.start()
+        if start and match.lastgroup == "spaced" and word_char.match(view, start - 1):
+            continue  # inside a word: no match starting later in it is missed (all word characters)
         matches.append(match)
         if len(matches) >= _MAX_MATCHES:
             break
@@ -84,15 +101,15 @@ def _matches(view: str, pattern: re.Pattern | None) -> list[re.Match]:
 def _first_chunk_with_matches(text: str, pattern: re.Pattern | None, width: int, deadline: float | None):
     """(offset, NFC chunk, matches) of the first chunk of ``text`` where the query matches.
 
-    Folding a whole long chapter costs more than the search itself: chunks are folded
-    one after the other until one matches (the first chunk if none does, or if the
+    Searching a whole long chapter costs more than the search itself: chunks are
+    searched one after the other until one matches (the first chunk if none does, or if the
     ``time.monotonic()`` ``deadline`` passes first).
     """
     for offset in range(0, len(text), _CHUNK_CHARS):
         if deadline is not None and offset and time.monotonic() >= deadline:
             break
         chunk = normalize(text[offset : offset + _CHUNK_CHARS + width])
-        matches = _matches(fold_view(chunk).replace("_", " "), pattern)
+        matches = _matches(chunk.replace("_", " "), pattern)
         if matches:
             return offset, chunk, matches
     return 0, normalize(text[: _CHUNK_CHARS + width]), []

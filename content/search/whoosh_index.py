@@ -19,7 +19,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -27,7 +27,7 @@ from whoosh.collectors import WrappingCollector
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.index import LockError
-from whoosh.query import And, AndMaybe, Or, Phrase, Query, Term
+from whoosh.query import And, AndMaybe, Or, Phrase, Query, SpanNear2, Term
 
 from content.catalog import Catalog, now_iso
 from content.errors import SearchError
@@ -35,6 +35,7 @@ from content.search.analysis import ANALYSIS_VERSION
 from content.search.documents import META_FIELDS, BookDocument, active_stamps, load_document, query_facets
 from content.search.engine import Deadline, Found, Ranked, SearchIndex
 from content.search.query import Clause, ParsedQuery, SearchQuery
+from content.search.tiers import ALSO_COUNT_CAP, NEAR_TOKENS, Tier, plan
 
 __all__ = ["WhooshIndex"]
 
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 
 FIELD_BOOSTS = {"title": 10.0, "authors": 6.0, "subjects": 4.0, "other": 1.5}
 STATE_FILE = "readpoint-search.json"
-# Where adjacent query words earn a boost (short fields gain little and cost a phrase matcher).
-PHRASE_FIELDS = ("title", "other", "body")
 WRITER_TIMEOUT = 10.0
 _CHECK_EVERY = 64
 
@@ -59,11 +58,11 @@ def _schema() -> Schema:
         "stamp": ID(stored=True),
         "facets": KEYWORD(),
         "body": TEXT(analyzer=words, phrase=True),
-        "body_x": TEXT(analyzer=words, phrase=False),
+        "body_x": TEXT(analyzer=words, phrase=True),
     }
     for name, boost in FIELD_BOOSTS.items():
         fields[name] = TEXT(analyzer=words, phrase=True, field_boost=boost)
-        fields[name + "_x"] = TEXT(analyzer=words, phrase=False, field_boost=boost)
+        fields[name + "_x"] = TEXT(analyzer=words, phrase=True, field_boost=boost)
     return Schema(**fields)
 
 
@@ -87,7 +86,7 @@ def _phrase(field: str, words: tuple[str, ...]) -> Query:
     return Term(field, words[0]) if len(words) == 1 else Phrase(field, list(words))
 
 
-def _clause(clause: Clause, fields: list[str]) -> Query:
+def _clause(clause: Clause, fields: Iterable[str]) -> Query:
     """One clause in any of ``fields`` (folded), with its Tai Viet bigram alternative."""
     options = [_phrase(field, clause.stream) for field in fields]
     if clause.alternative:
@@ -95,24 +94,29 @@ def _clause(clause: Clause, fields: list[str]) -> Query:
     return Or(options)
 
 
-def tier_query(parsed: ParsedQuery, fields: list[str], exact: bool) -> Query:
+def _field_names(tier: Tier, exact: bool) -> list[str]:
+    """The Whoosh fields of a tier (their exact twins with ``exact``)."""
+    return [f"{name}_x" if exact else name for name in tier.fields]
+
+
+def tier_query(parsed: ParsedQuery, tier: Tier) -> Query:
     """The Whoosh query of one tier: the same logic as the FTS5 MATCH of that tier."""
-    exact_fields = [f"{field}_x" for field in fields]
-    recall = [_clause(clause, fields) for clause in parsed.clauses]
-    marked = [
-        Or([Term(field, word) for field in exact_fields])
-        for clause in parsed.clauses
-        for word in clause.marked
-    ]
-    boosts = []
-    if parsed.adjacency:
-        boosts.append(Or([Phrase(field, list(parsed.adjacency)) for field in fields if field in PHRASE_FIELDS]))
-    if exact:
-        recall += marked
+    if tier.match in ("whole", "phrase"):
+        query = Or([_phrase(field, phrase) for field in _field_names(tier, tier.exact) for phrase in tier.phrases])
+    elif tier.match == "near":
+        # FTS5's NEAR(a b, N) allows N tokens between; a span distance counts one more.
+        query = Or([
+            SpanNear2([_phrase(field, clause.stream) for clause in parsed.clauses],
+                      slop=NEAR_TOKENS + 1, ordered=False)
+            for field in tier.fields
+        ])
     else:
-        boosts += marked
-    query = And(recall)
-    return AndMaybe(query, Or(boosts)) if boosts else query
+        query = And([_clause(clause, tier.fields) for clause in parsed.clauses])
+    marked = [word for clause in parsed.clauses for word in clause.marked]
+    if marked and tier.match == "all":
+        exact_fields = _field_names(tier, True)
+        query = AndMaybe(query, Or([Term(field, word) for field in exact_fields for word in marked]))
+    return query
 
 
 class _DeadlineCollector(WrappingCollector):
@@ -365,34 +369,51 @@ class WhooshIndex(SearchIndex):
         terms = [Term("facets", token) for token in query_facets(query.lang, query.format, query.category)]
         return And(terms) if terms else None
 
+    def _run(self, searcher, query: Query, search: SearchQuery, deadline: Deadline):
+        """``({book id: (score, position)}, timed out)``: each book's best-scoring document."""
+        collector = _DeadlineCollector(searcher.collector(limit=None, filter=self._filter(search)), deadline)
+        searcher.search_with_collector(query, collector)
+        books: dict[str, tuple[float, int | None]] = {}
+        for docnum, score in collector.results().items():
+            stored = searcher.stored_fields(docnum)
+            key = (-score, None if stored["position"] < 0 else stored["position"])
+            if stored["book"] not in books or key < books[stored["book"]]:
+                books[stored["book"]] = key
+        return books, collector.timed_out
+
     def _find(self, catalog: Catalog, parsed: ParsedQuery, query: SearchQuery, deadline: Deadline) -> Found:
-        """Run each tier, keep each book at its best tier and score, then page."""
+        """Count both parts, then run the tiers best first until the page is full (as FTS5 does)."""
         searcher = self._searcher()
         if searcher is None:
             return Found(ranked=[], total=0)
-        tiers = []
-        if parsed.has_marks:
-            tiers += [(0, list(META_FIELDS), True), (1, ["body"], True)]
-        tiers += [(2, list(META_FIELDS), False), (3, ["body"], False)]
-        best: dict[str, tuple[int, float, int | None]] = {}
-        timed_out = False
-        for tier, fields, exact in tiers:
+        tiers = plan(parsed)
+        together, timed_out = self._run(
+            searcher, Or([tier_query(parsed, t) for t in tiers if t.together and t.match == "phrase"]), query, deadline
+        )
+        also = 0
+        if not timed_out and len(tiers) > 4:
+            every, timed_out = self._run(
+                searcher, Or([tier_query(parsed, t) for t in tiers if t.number in (4, 5, 8, 9)]), query, deadline
+            )
+            also = len(set(every) - set(together))
+        start = (query.page - 1) * query.per_page
+        seen: dict[str, int | None] = {}
+        order: list[str] = []
+        for tier in tiers:
+            if timed_out or len(order) >= start + query.per_page:
+                break
+            if tier.together and len(order) >= len(together):
+                continue
+            if not tier.together and len(order) >= len(together) + also:
+                break
             if deadline.expired():
                 timed_out = True
                 break
-            collector = _DeadlineCollector(
-                searcher.collector(limit=None, filter=self._filter(query)), deadline
-            )
-            searcher.search_with_collector(tier_query(parsed, fields, exact), collector)
-            for docnum, score in collector.results().items():
-                stored = searcher.stored_fields(docnum)
-                key = (tier, -score, None if stored["position"] < 0 else stored["position"])
-                if stored["book"] not in best or key < best[stored["book"]]:
-                    best[stored["book"]] = key
-            if collector.timed_out:
-                timed_out = True
-                break
-        order = sorted(best, key=lambda book_id: (best[book_id][:2], book_id))
-        start = (query.page - 1) * query.per_page
-        page = [Ranked(b, best[b][2]) for b in order[start : start + query.per_page]]
-        return Found(ranked=page, total=len(order), timed_out=timed_out)
+            books, timed_out = self._run(searcher, tier_query(parsed, tier), query, deadline)
+            for book_id in sorted(books, key=lambda b: (books[b][0], b)):
+                if book_id not in seen:
+                    seen[book_id] = books[book_id][1]
+                    order.append(book_id)
+        page = [Ranked(b, seen[b]) for b in order[start : start + query.per_page]]
+        return Found(ranked=page, total=len(together), timed_out=timed_out,
+                     also_total=min(also, ALSO_COUNT_CAP), also_exact=also <= ALSO_COUNT_CAP)

@@ -6,6 +6,12 @@ escaped by :mod:`content.search.results` before they get here. A first-page sear
 is a usage event: ``search``, or ``search_empty`` with the term when nothing was
 found (what librarians see as "searched for but not found").
 
+The page lists the books holding the words together, then, under their own
+heading, those also mentioning all the words, with both counts. An author's name
+links to a search for that whole name (their books come first, see
+:mod:`content.search.tiers`); a subject links to its category, or to a search for
+it when no category names it.
+
 Searching is the one thing a phone can ask for that costs seconds of CPU, so
 searches never hold more than half the server's worker threads: at most
 :data:`SEARCHES_RUNNING` run at once and the rest of that half may wait for a
@@ -27,6 +33,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
+from content.catalog.categories import categories_for
 from content.search import SearchQuery, SearchResults
 from readpoint.usage import record_event
 from readpoint.views.common import library, page_number, setting
@@ -126,7 +133,7 @@ def run_search(query: SearchQuery) -> SearchResults:
         results = lib.search.search(lib.catalog, replace(query, budget=left))
     term = _event_term(query.text)
     if term and results.page == 1 and not results.timed_out:
-        if results.total == 0:
+        if results.total + results.also_total == 0:  # part two found something too
             record_event("search_empty", detail=term)
         else:
             record_event("search")
@@ -140,6 +147,28 @@ def _page_url(query: SearchQuery, page: int, text: str | None = None) -> str:
     return url_for("search.results", **{k: v for k, v in args.items() if v})
 
 
+def name_url(name: str) -> str:
+    """A search for ``name`` as one quoted phrase: an author's books, or a subject's."""
+    return url_for("search.results", q=f'"{name}"')
+
+
+def _subject_links(subjects: list[str], categories: list[dict]) -> list[tuple[str, str]]:
+    """(subject, link) pairs: the subject's category when one names it, else a search for it."""
+    links = []
+    for subject in subjects:
+        found = categories_for([subject], categories)
+        links.append((subject, url_for("home.category", category_id=found[0]) if found else name_url(subject)))
+    return links
+
+
+def _parts(found: SearchResults | None) -> tuple[list, list]:
+    """This page's hits split into part one (words together) and part two (also mentioning them)."""
+    if found is None:
+        return [], []
+    split = max(0, found.total - (found.page - 1) * found.per_page)
+    return found.results[:split], found.results[split:]
+
+
 @bp.route("/search")
 def results():
     """The results page: works without JavaScript; snippets escaped, matches in ``<mark>``."""
@@ -147,26 +176,36 @@ def results():
     found = run_search(query) if query.text.strip() else None
     catalog = library().catalog
     books = {hit.id: catalog.get_book(hit.id) for hit in found.results} if found else {}
+    categories = catalog.categories()
+    together, also = _parts(found)
     return render_template(
         "search/results.html",
         query=query.text,
         search=query,
         found=found,
+        together=together,
+        also=also,
         books=books,
+        name_url=name_url,
+        subject_links=lambda book: _subject_links((book or {}).get("subjects") or [], categories),
         snippet=lambda hit: Markup(hit.snippet_html),  # escaped by content.search.results
         page_url=lambda page: _page_url(query, page),
         suggestion_url=(_page_url(query, 1, found.suggestion) if found and found.suggestion else None),
         languages=catalog.languages(),
-        categories=catalog.categories(),
+        categories=categories,
         formats=FORMATS,
     )
 
 
 @bp.route("/api/search")
 def api_search():
-    """``{"query", "total", "page", "per_page", "results": [...], "suggestion", "timed_out"}``.
+    """``{"query", "total", "page", "per_page", "results": [...], "suggestion", "timed_out",
+    "also_total", "also_total_exact"}``.
 
-    Each result's ``snippet`` is escaped HTML in which only ``<mark>`` is markup.
+    ``total`` counts the books holding the words together, listed first;
+    ``also_total`` the others mentioning all the words, listed after them (more
+    than that when ``also_total_exact`` is false). Each result's ``snippet`` is
+    escaped HTML in which only ``<mark>`` is markup.
     """
     query = search_query(per_page=_per_page())
     if not query.text.strip():
