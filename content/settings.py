@@ -55,6 +55,10 @@ SETTINGS: list[Setting] = [
     Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it."),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+    Setting("portal_hosts", "", "The box's own host names, comma-separated, the first where phones are sent "
+            "(e.g. thuvien.lan,10.42.0.1); empty: no captive portal."),
+    Setting("portal_remember_minutes", 120, "How long after its last request a phone that opened the library "
+            "is not sent to it again (keep it no longer than the DHCP lease)."),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
