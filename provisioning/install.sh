@@ -417,10 +417,12 @@ start_live() {
         mount /data || die "cannot mount DATA_DEVICE=${CFG[DATA_DEVICE]} on /data (see provisioning/README.md, 'The data disk')"
     fi
     systemctl daemon-reload
-    sysctl --quiet --system
+    systemctl restart systemd-sysctl.service
     udevadm control --reload-rules || true
     systemd-tmpfiles --create /etc/tmpfiles.d/readpoint.conf || true
     systemctl restart systemd-journald
+    # NetworkManager lets go of the Wi-Fi (a session over that Wi-Fi ends here: use a cable)
+    systemctl try-restart NetworkManager.service || true
     systemctl restart nftables.service readpoint-wlan.service
     systemctl restart hostapd.service || say "hostapd did not start: see 'journalctl -u hostapd'"
     systemctl restart dnsmasq.service

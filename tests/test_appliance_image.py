@@ -463,3 +463,28 @@ def test_a_usb_stick_is_imported_and_unmounted(booted, stick):
     assert stick["name"] not in box.inside("findmnt", "-rn", "-o", "SOURCE").stdout
     assert box.inside("test", "-e", f"/run/readpoint-usb/{stick['name']}").returncode != 0
     assert lease["ip"]
+
+
+def test_install_again_on_the_running_box_applies_a_change(booted, image):
+    """What an IT officer does on a box: change box.env, run install.sh there (no --root) again."""
+    box, lease = booted["box"], booted["lease"]
+    root = image["root"]
+    shutil.copytree(REPO / "provisioning", root / "root/readpoint/provisioning")
+    shutil.copy(image["wheel"], root / "root")
+    shutil.copytree(image["wheels"], root / "root/wheels")
+    # a container has no data disk: this box keeps /data on its root
+    write_box_env(root / "root", SITE_NAME='"Thư viện đổi tên"', DATA_DEVICE="", READ_ONLY_ROOT="no")
+    result = box.inside("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                        "bash", "/root/readpoint/provisioning/install.sh", "--config", "/root/box.env",
+                        "--wheel", f"/root/{image['wheel'].name}", "--wheelhouse", "/root/wheels", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "started: phones on the Wi-Fi 'Thư viện Xã' open http://thuvien.lan/" in result.stdout
+    assert "Debian packages: all there" in result.stdout
+    page = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "Thư viện đổi tên" not in page:
+        page = box.network.curl("http://thuvien.lan/", address=BOX)[2]
+        time.sleep(0.3)
+    assert "Thư viện đổi tên" in page
+    assert box.inside("systemctl", "is-active", "dnsmasq", "nftables", "readpoint-web").stdout.split() == ["active"] * 3
+    assert box.network.resolve(lease["dns"], "example.com") == [BOX]
