@@ -11,7 +11,10 @@ The tree (classes defined beside the code that raises them are named with their 
     │   ├── RejectedFile         the file is broken, hostile or protected: "rejected"
     │   │   └── readers.archive.DamagedMember   a zip member fails its checks while read
     │   └── SkippedFile          the file is not a kind of book we load: "skipped"
-    ├── ingest.run.StorageFull       the box's disk is full or read-only: the import run stops
+    ├── StorageFull              the box's disk is full or read-only: an import or sync run stops
+    ├── catalog.books.BookChangeError   the book door refuses a change (unknown book, bad value)
+    ├── catalog.librarians.AccountError   a librarian account cannot be made or changed as asked
+    ├── catalog.collection.CategoryError  a category or the featured shelf cannot be changed as asked
     ├── ingest.usb.SourceGone           the stick or folder being imported disappeared mid-run
     ├── ingest.thumbnails.ThumbnailError   a cover image cannot be made into a thumbnail
     ├── html.chapters.ChapterUnavailable   a stored EPUB chapter cannot be rendered
@@ -30,6 +33,7 @@ __all__ = [
     "RejectedFile",
     "SkippedFile",
     "SearchError",
+    "StorageFull",
 ]
 
 
@@ -73,3 +77,7 @@ class SkippedFile(FileVerdict):
 
 class SearchError(ContentError):
     """The search engine failed in a way a query cannot fix (a broken index)."""
+
+
+class StorageFull(ContentError):
+    """The box's data directory cannot take more (disk full, quota exceeded, read-only)."""

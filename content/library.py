@@ -7,12 +7,14 @@ else needs to know the layout of the data directory (DESIGN.md).
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from content.catalog import Catalog
+from content.catalog.books import Books
 from content.errors import CatalogError
 from content.search import open_search_index
 from content.store import ContentStore, remove_orphans
@@ -20,6 +22,8 @@ from content.store import ContentStore, remove_orphans
 __all__ = ["Library", "StartupReport"]
 
 log = logging.getLogger(__name__)
+
+_BOOK_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])")
 
 
 @dataclass
@@ -62,6 +66,13 @@ class Library:
         _refuse_emptied_catalog(catalog_path, self.store)
         self.catalog = Catalog(catalog_path)
         self.search = open_search_index(search_engine, self.data_dir)
+        self.books = Books(self)
+
+    @staticmethod
+    def refuse_lost_catalog(data_dir: Path | str) -> None:
+        """Raise CatalogError if ``data_dir``'s catalog is missing or empty while its store holds books."""
+        data_dir = Path(data_dir)
+        _refuse_emptied_catalog(data_dir / "catalog.sqlite3", ContentStore(data_dir))
 
     def close(self) -> None:
         """Close the catalog's connections and the search index."""
@@ -132,13 +143,29 @@ class Library:
         referenced = self.referenced_hashes()
         stored = set(self.store.hashes())
         for sha in sorted(referenced - stored):
-            problems.append(f"missing file: {sha} is in the catalog but not in the store")
+            problems.append(f"missing file: {sha} {self._owners(sha)} is in the catalog but not in the store")
         for sha in sorted(stored - referenced):
             problems.append(f"orphan file: {sha} is in the store but no book refers to it")
         for sha in sorted(stored):
             if not self.store.verify(sha):
-                problems.append(f"corrupt file: {sha} does not match its hash")
+                problems.append(f"corrupt file: {sha} {self._owners(sha)} does not match its hash")
         for path in self.store.strays():
             problems.append(f"stray file in the store: {path.relative_to(self.data_dir)}")
-        problems.extend(f"search index: {p}" for p in self.search.problems(self.catalog))
+        problems.extend(self._name_books(f"search index: {p}") for p in self.search.problems(self.catalog))
         return problems
+
+    def _owners(self, sha256: str) -> str:
+        """Which books a stored file belongs to, by id and title ("of book 0123… «Title»")."""
+        rows = self.catalog.db.execute(
+            "SELECT DISTINCT b.id, b.title FROM files f JOIN books b ON b.id = f.book_id WHERE f.sha256 = ? "
+            "ORDER BY b.id", [sha256]
+        ).fetchall()
+        return "of " + ", ".join(f"book {book_id} «{title}»" for book_id, title in rows) if rows else ""
+
+    def _name_books(self, problem: str) -> str:
+        """A problem with each book id in it followed by the book's title."""
+        def titled(match: re.Match) -> str:
+            row = self.catalog.db.execute("SELECT title FROM books WHERE id = ?", [match.group(0)]).fetchone()
+            return f"{match.group(0)} «{row[0]}»" if row else match.group(0)
+
+        return _BOOK_ID.sub(titled, problem)

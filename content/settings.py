@@ -23,11 +23,29 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: its name, default value (which fixes its type) and help text."""
+    """One setting: its name, default value (which fixes its type), help text and allowed values.
+
+    ``choices`` lists the only values allowed; ``minimum``/``maximum`` bound a number.
+    """
 
     name: str
     default: Any
     help: str
+    choices: tuple = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def check(self, value: Any, origin: str) -> None:
+        """Raise SettingsError (one line: setting, value, what is allowed) unless ``value`` is allowed."""
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(str(choice) for choice in self.choices)
+            raise SettingsError(f"{origin}: {self.name} = {value!r} is not allowed; use one of: {allowed}")
+        too_low = self.minimum is not None and value < self.minimum
+        too_high = self.maximum is not None and value > self.maximum
+        if too_low or too_high:
+            raise SettingsError(
+                f"{origin}: {self.name} = {value!r} is out of range; allowed: {self.minimum} to {self.maximum}"
+            )
 
 
 def default_ui_dir() -> str:
@@ -42,23 +60,34 @@ def default_ui_dir() -> str:
 
 SETTINGS: list[Setting] = [
     Setting("site_name", "Thư viện cộng đồng", "Name of this reading point, shown in every page's header."),
-    Setting("default_locale", "vi", "UI language when the phone asks for none we have: vi, th or en."),
-    Setting("search_engine", "fts5", "Search engine: fts5 (SQLite, default, power-safe) or whoosh."),
-    Setting("search_time_budget_ms", 2000, "Longest time one search may run before it returns what it has."),
-    Setting("page_size", 20, "Books per page in listings."),
-    Setting("threads", 8, "Worker threads of the web server (waitress)."),
+    Setting("default_locale", "vi", "UI language when the phone asks for none we have: vi, th or en.",
+            choices=("vi", "th", "en")),
+    Setting("search_engine", "fts5", "Search engine: fts5 (SQLite, default, power-safe) or whoosh.",
+            choices=("fts5", "whoosh")),
+    Setting("search_time_budget_ms", 2000, "Longest time one search may run before it returns what it has.",
+            minimum=50, maximum=60_000),
+    Setting("page_size", 20, "Books per page in listings.", minimum=1, maximum=200),
+    Setting("threads", 8, "Worker threads of the web server (waitress).", minimum=1, maximum=64),
     Setting("load_starter", True, "Load the starter collection into a new, empty data directory on serve."),
-    Setting("events_flush_seconds", 30, "How often buffered usage events are written to the catalog."),
-    Setting("events_buffer_max", 500, "Buffered usage events that force a write before the timer."),
-    Setting("import_max_uncompressed_mb", 300, "Largest uncompressed size of one EPUB the importer opens."),
-    Setting("import_max_file_mb", 2048, "Largest single file the importer copies into the store."),
-    Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it."),
+    Setting("events_flush_seconds", 30, "How often buffered usage events are written to the catalog.",
+            minimum=0, maximum=3600),
+    Setting("events_buffer_max", 500, "Buffered usage events that force a write before the timer.",
+            minimum=1, maximum=100_000),
+    Setting("import_max_uncompressed_mb", 300, "Largest uncompressed size of one EPUB the importer opens.",
+            minimum=1, maximum=100_000),
+    Setting("import_max_file_mb", 2048, "Largest single file the importer copies into the store.",
+            minimum=1, maximum=1_000_000),
+    Setting("import_read_seconds", 120, "Longest the importer reads one book (plus 2 s per MB) before rejecting it.",
+            minimum=0, maximum=86_400),
     Setting("ui_dir", "", "Folder holding templates/ and static/ (empty: the installed kiosk-ui)."),
     Setting("usb_roots", "/media:/run/media", "Colon-separated folders where USB sticks are mounted."),
+    Setting("utc_offset_hours", 7, "Hours added to UTC for the days and hours of the librarian's statistics."),
+    Setting("box_address", "http://thuvien.lan/", "The address phones open, printed as a QR code on the poster."),
+    Setting("hostapd_conf", "/etc/hostapd/hostapd.conf", "hostapd's configuration: the poster reads the Wi-Fi name and password there."),
     Setting("portal_hosts", "", "The box's own host names, comma-separated, the first where phones are sent "
             "(e.g. thuvien.lan,10.42.0.1); empty: no captive portal."),
     Setting("portal_remember_minutes", 120, "How long after its last request a phone that opened the library "
-            "is not sent to it again (keep it no longer than the DHCP lease)."),
+            "is not sent to it again (keep it no longer than the DHCP lease).", minimum=5, maximum=1440),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -98,6 +127,7 @@ def load_settings(data_dir: Path, overrides: dict | None = None, environ=None) -
     """Resolve every setting for ``data_dir``; unknown names in the TOML file are an error."""
     environ = os.environ if environ is None else environ
     values = {setting.name: setting.default for setting in SETTINGS}
+    origins = {setting.name: "default" for setting in SETTINGS}
     toml_path = Path(data_dir) / "readpoint.toml"
     if toml_path.is_file():
         try:
@@ -109,16 +139,19 @@ def load_settings(data_dir: Path, overrides: dict | None = None, environ=None) -
             if name not in _BY_NAME:
                 raise SettingsError(f"{toml_path}: unknown setting {name!r}")
             values[name] = _coerce(_BY_NAME[name], value, str(toml_path))
+            origins[name] = str(toml_path)
     for setting in SETTINGS:
         key = "READPOINT_" + setting.name.upper()
         if key in environ:
             values[setting.name] = _coerce(setting, environ[key], key)
+            origins[setting.name] = key
     for name, value in (overrides or {}).items():
         if name not in _BY_NAME:
             raise SettingsError(f"unknown setting {name!r}")
         values[name] = _coerce(_BY_NAME[name], value, "test settings")
-    if values["search_engine"] not in ("fts5", "whoosh"):
-        raise SettingsError(f"search_engine must be fts5 or whoosh, not {values['search_engine']!r}")
+        origins[name] = "test settings"
+    for setting in SETTINGS:
+        setting.check(values[setting.name], origins[setting.name])
     if not values["ui_dir"]:
         values["ui_dir"] = default_ui_dir()
     return values

@@ -7,6 +7,11 @@ Only then may a catalog row name it. A crash at any point leaves either no file
 or a whole one; a whole file without a row is an orphan, removed at start-up
 (:func:`remove_orphans`) unless a writer holds the writer lock.
 
+A download from the hub may take days over a weak link, so its partial file is
+kept across restarts: ``tmp/dl-<sha256>-<size>.part`` names the bytes it must
+become (:class:`PartialDownload`); start-up removes other abandoned ``.part``
+files but keeps these while they are no longer than their declared size.
+
 Nothing here builds a path from text it has not checked: :func:`is_sha256`
 guards every name.
 """
@@ -21,8 +26,9 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,12 +69,22 @@ def fsync_path(path: Path | str) -> None:
         os.close(fd)
 
 
+# Writer locks this thread holds, by lock file (see holds_writer_lock).
+_held = threading.local()
+
+
+def _lock_key(data_dir: Path) -> str:
+    """The writer lock file of a data directory, as a key."""
+    return str((Path(data_dir) / "tmp" / "writer.lock").resolve())
+
+
 @contextlib.contextmanager
 def writer_lock(data_dir: Path, *, wait: bool = True) -> Iterator[None]:
     """Hold the data directory's writer lock (one importer or sync writer at a time).
 
     Start-up clean-up checks this lock so it never removes a file that a
-    running writer has stored but not yet recorded.
+    running writer has stored but not yet recorded. Not re-entrant: a second
+    attempt, even from the same thread, waits (or gets :class:`WriterBusy`).
     """
     lock_path = Path(data_dir) / "tmp" / "writer.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +94,19 @@ def writer_lock(data_dir: Path, *, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle.fileno(), flags)
         except BlockingIOError as error:
             raise WriterBusy("another import or sync is running on this data directory") from error
+        held = _held.__dict__.setdefault("keys", set())
+        key = _lock_key(data_dir)
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def holds_writer_lock(data_dir: Path) -> bool:
+    """Whether the calling thread holds the data directory's writer lock."""
+    return _lock_key(data_dir) in _held.__dict__.get("keys", set())
 
 
 def writer_lock_held(data_dir: Path) -> bool:
@@ -149,6 +174,19 @@ class ContentStore:
             part.unlink(missing_ok=True)
         return sha256, size
 
+    def partial(self, sha256: str, size: int) -> PartialDownload:
+        """The resumable download of the file with this hash and size (made or found)."""
+        return PartialDownload(self, sha256, size)
+
+    def partials(self) -> list[PartialDownload]:
+        """Every resumable download kept in ``tmp/``."""
+        found = []
+        for part in sorted(self.tmp.glob("dl-*.part")):
+            parsed = PartialDownload.parse_name(part.name)
+            if parsed is not None:
+                found.append(PartialDownload(self, *parsed))
+        return found
+
     def put_file(self, path: Path, **options) -> tuple[str, int]:
         """Copy the file at ``path`` into the store; see :meth:`put_stream`."""
         with open(path, "rb") as source:
@@ -199,11 +237,18 @@ class ContentStore:
             return False
 
     def remove_stale_parts(self, *, older_than: float = 0.0) -> int:
-        """Delete ``tmp/*.part`` files no live writer holds; return how many."""
+        """Delete ``tmp/*.part`` files no live writer holds; return how many.
+
+        Resumable downloads (:class:`PartialDownload`) are kept unless they grew
+        past their declared size.
+        """
         removed = 0
         now = time.time()
         for part in self.tmp.glob("*.part"):
+            resumable = PartialDownload.parse_name(part.name)
             try:
+                if resumable is not None and part.stat().st_size <= resumable[1]:
+                    continue
                 with open(part, "rb") as handle:
                     try:
                         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -216,6 +261,91 @@ class ContentStore:
             except FileNotFoundError:
                 continue
         return removed
+
+
+class PartialDownload:
+    """A file being downloaded into the store, resumable across restarts.
+
+    Its name records what it must become (``tmp/dl-<sha256>-<size>.part``), so
+    after a reboot the sync client finds it, asks for the rest with a Range
+    request, and :meth:`install` verifies the whole file before it enters the
+    store. Bytes past the declared size are refused; a hash mismatch at the end
+    deletes the partial (the next try starts again from zero).
+    """
+
+    _NAME = re.compile(r"dl-([0-9a-f]{64})-([0-9]{1,15})\.part")
+    SYNC_EVERY = 4 * 2**20  # fsync while appending, so a power cut loses at most this much
+
+    def __init__(self, store: ContentStore, sha256: str, size: int):
+        """Name the partial of ``sha256`` (``size`` bytes) in ``store``'s ``tmp/``."""
+        if not is_sha256(sha256):
+            raise StoreError(f"not a sha256: {sha256!r}")
+        if not isinstance(size, int) or size < 0:
+            raise StoreError(f"not a file size: {size!r}")
+        self.store = store
+        self.sha256 = sha256
+        self.size = size
+        self.path = store.tmp / f"dl-{sha256}-{size}.part"
+
+    @classmethod
+    def parse_name(cls, name: str) -> tuple[str, int] | None:
+        """(sha256, size) from a resumable partial's file name, or None for any other name."""
+        match = cls._NAME.fullmatch(name)
+        return (match.group(1), int(match.group(2))) if match else None
+
+    @property
+    def offset(self) -> int:
+        """How many bytes are already here (where a Range request resumes)."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def append(self, chunks: Iterable[bytes]) -> int:
+        """Append ``chunks`` durably; return the new offset.
+
+        Raises :class:`StoreError` (and keeps only the declared size) when the
+        bytes run past the size the manifest declared.
+        """
+        written_since_sync = 0
+        with open(self.path, "ab") as out:
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+            offset = out.tell()
+            try:
+                for chunk in chunks:
+                    if offset + len(chunk) > self.size:
+                        out.write(chunk[: self.size - offset])
+                        raise StoreError(f"more bytes than the declared {self.size} for {self.sha256}")
+                    out.write(chunk)
+                    offset += len(chunk)
+                    written_since_sync += len(chunk)
+                    if written_since_sync >= self.SYNC_EVERY:
+                        out.flush()
+                        os.fsync(out.fileno())
+                        written_since_sync = 0
+            finally:
+                out.flush()
+                os.fsync(out.fileno())
+        return offset
+
+    def install(self) -> str:
+        """Verify the complete download and move it into the store; return its sha256.
+
+        :class:`StoreError` if it is not complete yet; :class:`HashMismatch` (the
+        partial is deleted) when its bytes are not the expected ones.
+        """
+        if self.offset != self.size:
+            raise StoreError(f"download of {self.sha256} is incomplete ({self.offset} of {self.size} bytes)")
+        if sha256_of_file(self.path) != self.sha256:
+            self.discard()
+            raise HashMismatch(f"downloaded bytes do not match {self.sha256}")
+        self.store._install(self.path, self.sha256)
+        self.path.unlink(missing_ok=True)  # when an identical file was already stored
+        return self.sha256
+
+    def discard(self) -> None:
+        """Delete the partial (start again from zero next time)."""
+        self.path.unlink(missing_ok=True)
 
 
 def remove_orphans(store: ContentStore, referenced: Callable[[], set[str]]) -> list[str]:
@@ -239,4 +369,4 @@ def remove_orphans(store: ContentStore, referenced: Callable[[], set[str]]) -> l
         return []
 
 
-__all__ += ["remove_orphans", "writer_lock_held"]
+__all__ += ["remove_orphans", "writer_lock_held", "holds_writer_lock", "PartialDownload"]

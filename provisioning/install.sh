@@ -109,6 +109,7 @@ check_config() {
     if [ "$name_bytes" -lt 1 ] || [ "$name_bytes" -gt 32 ]; then
         die "WIFI_NAME must be 1 to 32 bytes (Vietnamese letters take 2 or 3 each); it is $name_bytes"
     fi
+    check WIFI_NAME '^[^[:space:]](.*[^[:space:]])?$' "no spaces at its start or end"
     if [ -n "${CFG[WIFI_PASSWORD]}" ]; then
         local length=${#CFG[WIFI_PASSWORD]}
         if [ "$length" -lt 8 ] || [ "$length" -gt 63 ] ||
@@ -159,8 +160,6 @@ derive() {
     VALUE[DHCP_FIRST]=$prefix.50
     VALUE[DHCP_LAST]=$prefix.250
     VALUE[LEASE_MINUTES]=${CFG[PORTAL_REMEMBER_MINUTES]}
-    VALUE[WIFI_NAME_HEX]=$(printf %s "${CFG[WIFI_NAME]}" | od -An -tx1 -v | tr -d ' \n')
-    VALUE[WIFI_NAME_COMMENT]=${CFG[WIFI_NAME]}
     if [ -n "${CFG[WIFI_PASSWORD]}" ]; then
         VALUE[WIFI_SECURITY]="wpa=2
 wpa_key_mgmt=WPA-PSK
@@ -234,7 +233,11 @@ replace_block() {
 }
 
 write_configs() {
-    render hostapd.conf /etc/hostapd/hostapd.conf 600
+    # the librarian's poster (readpoint, group readpoint) shows the Wi-Fi name and password
+    local hostapd_mode=600
+    [ "$ONLY_CONFIGS" = no ] && hostapd_mode=640
+    render hostapd.conf /etc/hostapd/hostapd.conf "$hostapd_mode"
+    [ "$ONLY_CONFIGS" = no ] && in_root chgrp readpoint /etc/hostapd/hostapd.conf
     render dnsmasq.conf /etc/dnsmasq.d/readpoint.conf 644
     render nftables.conf /etc/nftables.conf 755
     render NetworkManager-readpoint.conf /etc/NetworkManager/conf.d/90-readpoint.conf 644

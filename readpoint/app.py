@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from content.library import Library
-from readpoint import __version__, assets, errors, formatting, i18n, security, usage
+from readpoint import __version__, assets, capacity, errors, formatting, i18n, security, tai_viet, usage
 from content.settings import load_settings, resolve_data_dir
 from readpoint.views import BLUEPRINTS
 
@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None, *, data_dir: str | Path | None =
     app.extensions["startup"] = library.startup()
     app.extensions["library"] = library
 
-    for module in (errors, security, assets, i18n, formatting, usage):
+    for module in (errors, security, tai_viet, assets, i18n, formatting, usage, capacity):
         module.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

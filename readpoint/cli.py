@@ -2,21 +2,26 @@
 
 Every command takes ``--data DIR`` (default ``$READPOINT_DATA``, else
 ``./var``), calls one library function, reports the result, and exits non-zero
-with a one-line message on a user error, never a traceback.
+with a one-line message on a user error, never a traceback: the command group
+runs every command inside one error map (:mod:`readpoint.cli_errors`).
+
+Data directory mistakes cannot go unnoticed: ``check`` and ``reindex`` never
+create a library (they name the absolute path they looked in), ``import`` says
+when it created a new one, and ``serve`` logs the absolute path it serves.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
-from content.errors import ContentError
-from content.settings import SettingsError, load_settings, resolve_data_dir
+from content.settings import load_settings, resolve_data_dir
+from readpoint.cli_errors import MappedGroup, OneLineUsageError
+from readpoint.admin_cli import admin
 
 __all__ = ["cli"]
 
@@ -40,26 +45,34 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
-def _open(data_dir: Path | None):
-    """Resolve the data directory and settings and open the library."""
+CATALOG_FILE = "catalog.sqlite3"
+
+
+def _open(data_dir: Path | None, *, create: bool):
+    """Resolve the data directory and settings and open the library.
+
+    Without ``create``, a folder that holds no library is an error naming its
+    absolute path (a mistyped ``--data`` must not look like an empty library).
+    With it, a new library is announced on stderr.
+    """
     from content.library import Library
 
     path = resolve_data_dir(data_dir)
-    try:
-        settings = load_settings(path)
-        return Library(path, search_engine=settings["search_engine"]), settings
-    except (SettingsError, ContentError, OSError) as error:
-        raise click.ClickException(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(_damaged(path, error)) from error
+    settings = load_settings(path)
+    exists = (path / CATALOG_FILE).is_file()
+    if not exists and not create:
+        if (path / "store").is_dir():
+            Library.refuse_lost_catalog(path)  # a library whose catalog is gone: say that, not "no library"
+        raise click.ClickException(
+            f"no library in {path} (no {CATALOG_FILE}): give the right --data DIR or set READPOINT_DATA"
+        )
+    library = Library(path, search_engine=settings["search_engine"])
+    if not exists:
+        click.echo(f"created a new, empty library in {path}", err=True)
+    return library, settings
 
 
-def _damaged(data_dir: Path, error: sqlite3.DatabaseError) -> str:
-    """The one-line message for a catalog SQLite cannot read."""
-    return f"the catalog in {data_dir} is damaged ({error}): restore catalog.sqlite3 from a backup"
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MappedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
 @click.version_option(package_name="readpoint")
 def cli(verbose: bool) -> None:
@@ -79,19 +92,18 @@ def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None
     from readpoint.starter import load_starter_if_empty
 
     path = resolve_data_dir(data_dir)
-    try:
-        settings = load_settings(path)
-        if settings["load_starter"] and not no_starter:
-            report = load_starter_if_empty(path, settings)
-            if report is not None:
-                log.info("starter collection: %d books loaded", len({e["id"] for e in report.imported}))
-        app = create_app(data_dir=path)
-    except (SettingsError, ContentError, OSError) as error:
-        raise click.ClickException(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(_damaged(path, error)) from error
-    log.info("serving %s on http://%s:%d/", path, host, port)
-    serve_app(app, host=host, port=port, threads=settings["threads"])
+    settings = load_settings(path)
+    log.info("data directory: %s", path)
+    if settings["load_starter"] and not no_starter:
+        report = load_starter_if_empty(path, settings)
+        if report is not None:
+            log.info("starter collection: %d books loaded", len({e["id"] for e in report.imported}))
+    app = create_app(data_dir=path)
+
+    def ready(server) -> None:
+        log.info("serving %s on http://%s:%d/", path, host, server.effective_port)
+
+    serve_app(app, host=host, port=port, threads=settings["threads"], on_ready=ready)
 
 
 def _progress_line(done: int, total: int, current: str) -> None:
@@ -126,24 +138,23 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
     from content.ingest.run import import_paths
     from content.ingest.usb import find_usb_sources
 
-    library, settings = _open(data_dir)
     sources = list(paths)
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise OneLineUsageError(f"no such file or folder: {Path(missing[0]).resolve()}")
+    library, settings = _open(data_dir, create=True)
     if usb:
         roots = [root for root in settings["usb_roots"].split(":") if root]
         drives = find_usb_sources(roots)
         if not drives and not paths:
             library.close()
-            raise click.UsageError(f"no USB drive found under {', '.join(roots)}")
+            raise OneLineUsageError(f"no USB drive found under {', '.join(roots)}")
         for drive in drives:
             log.info("USB drive: importing %s", drive)
         sources += drives
     if not sources:
         library.close()
-        raise click.UsageError("nothing to import: give files or folders, or --usb")
-    missing = [str(p) for p in sources if not p.exists()]
-    if missing:
-        library.close()
-        raise click.UsageError(f"no such file or folder: {missing[0]}")
+        raise OneLineUsageError("nothing to import: give files or folders, or --usb")
     try:
         report = import_paths(
             library,
@@ -154,10 +165,6 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
             max_file_bytes=settings["import_max_file_mb"] * 2**20,
             read_seconds=settings["import_read_seconds"],
         )
-    except ContentError as error:
-        raise click.ClickException(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     if as_json:
@@ -178,11 +185,9 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
 @data_option
 def check(data_dir: Path | None) -> None:
     """Verify the catalog, every stored file's hash and the search index; exit 1 on problems."""
-    library, _settings = _open(data_dir)
+    library, _settings = _open(data_dir, create=False)
     try:
         problems = library.check()
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     if problems:
@@ -197,17 +202,15 @@ def check(data_dir: Path | None) -> None:
 @data_option
 def reindex(data_dir: Path | None) -> None:
     """Rebuild the derived data (search index) from the catalog and the store."""
-    library, _settings = _open(data_dir)
+    library, _settings = _open(data_dir, create=False)
     try:
         count = library.search.rebuild(library.catalog)
-    except ContentError as error:
-        raise click.ClickException(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise click.ClickException(_damaged(library.data_dir, error)) from error
     finally:
         library.close()
     click.echo(f"search index rebuilt: {count} books")
 
+
+cli.add_command(admin)
 
 if __name__ == "__main__":
     cli()

@@ -20,7 +20,8 @@ CSP = (
     "frame-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
 )
 COMPRESSIBLE = ("text/", "application/json", "application/javascript", "application/xml",
-                "application/atom+xml", "image/svg+xml")
+                "application/atom+xml", "image/svg+xml", "application/opds", "application/audiobook+json",
+                "application/opensearchdescription+xml")
 MIN_COMPRESS = 512
 MEMO_ENTRIES = 128
 MEMO_MAX_BODY = 64 * 1024

@@ -7,15 +7,34 @@ import signal
 import waitress
 from flask import Flask
 
-__all__ = ["make_server", "serve"]
+__all__ = ["make_server", "serve", "BindError"]
+
+
+class BindError(OSError):
+    """The server could not take its address (in use, not permitted, not this machine's)."""
+
+    def __init__(self, error: OSError, host: str, port: int):
+        """Keep the original errno and message, and the address that was wanted."""
+        super().__init__(error.errno, error.strerror)
+        self.host = host
+        self.port = port
 
 
 def make_server(app: Flask, *, host: str, port: int, threads: int = 8):
     """A bound (not yet running) waitress server; ``port=0`` picks a free port.
 
     ``server.run()`` serves until ``server.close()``; ``server.effective_port``
-    is the port actually bound.
+    is the port actually bound. Raises :class:`BindError` when the address
+    cannot be taken.
     """
+    try:
+        return _create_server(app, host, port, threads)
+    except OSError as error:
+        raise BindError(error, host, port) from error
+
+
+def _create_server(app: Flask, host: str, port: int, threads: int):
+    """waitress's server with the box's settings."""
     return waitress.create_server(
         app,
         host=host,
@@ -33,9 +52,11 @@ def _stop(_signum, _frame):
     raise SystemExit(0)
 
 
-def serve(app: Flask, *, host: str, port: int, threads: int = 8) -> None:
-    """Serve ``app`` until interrupted."""
+def serve(app: Flask, *, host: str, port: int, threads: int = 8, on_ready=None) -> None:
+    """Serve ``app`` until interrupted; ``on_ready(server)`` runs once the address is bound."""
     server = make_server(app, host=host, port=port, threads=threads)
+    if on_ready is not None:
+        on_ready(server)
     signal.signal(signal.SIGTERM, _stop)  # systemd's stop: exit cleanly, flush usage events
     try:
         server.run()

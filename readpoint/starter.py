@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import content
+from content.catalog import imports
 from content.ingest.run import ImportReport, import_paths
 from content.library import Library
 
@@ -25,13 +26,9 @@ def load_starter_if_empty(data_dir: Path, settings: dict) -> ImportReport | None
     """
     library = Library(data_dir, search_engine=settings["search_engine"])
     try:
-        db = library.catalog.db
-        had_starter = db.execute(
-            "SELECT 1 FROM imports WHERE source = ? AND status = 'done'", [STARTER_SOURCE]
-        ).fetchone()
-        if had_starter or library.catalog.count_books() > 0:
+        if imports.has_finished_run(library.catalog, STARTER_SOURCE) or library.catalog.count_books() > 0:
             return None
-        report = import_paths(library, [STARTER_DIR], source=STARTER_SOURCE)
+        report = import_paths(library, [STARTER_DIR], source=STARTER_SOURCE, actor="starter")
         if report.rejected:
             log.error("starter collection: %d files rejected: %s", len(report.rejected), report.rejected)
         return report

@@ -17,22 +17,28 @@ import time
 
 from flask import Flask, current_app
 
-from content.catalog import Catalog, now_iso
+from content.catalog import Catalog, now_iso, usage, usage_stats
+from content.catalog.usage import EVENT_KINDS, MAX_DETAIL
 
 __all__ = ["EventRecorder", "init_app", "record_event", "EVENT_KINDS"]
 
 log = logging.getLogger(__name__)
 
-EVENT_KINDS = ("view", "read", "listen", "download", "search", "search_empty")
-MAX_DETAIL = 200
+# Events the recorder adds to the daily counts after a flush, at most: a flush's own
+# events are far fewer; an older backlog (after an upgrade) drains this much at a time.
+FLUSH_ROLL_UP_CHUNK = 10_000
 
 
 class EventRecorder:
     """A thread-safe buffer of usage events in front of the catalog."""
 
-    def __init__(self, catalog: Catalog, *, flush_seconds: float, buffer_max: int):
-        """Buffer events for ``catalog``; flush after ``flush_seconds`` or ``buffer_max`` events."""
+    def __init__(self, catalog: Catalog, *, flush_seconds: float, buffer_max: int, offset_hours: int = 7):
+        """Buffer events for ``catalog``; flush after ``flush_seconds`` or ``buffer_max`` events.
+
+        ``offset_hours`` (UTC to local time) is for the librarian's daily counts.
+        """
         self.catalog = catalog
+        self.offset_hours = offset_hours
         self.flush_seconds = flush_seconds
         self.buffer_max = buffer_max
         self._buffer: list[dict] = []
@@ -63,14 +69,21 @@ class EventRecorder:
         if not events:
             return 0
         try:
-            with self.catalog.write() as db:
-                db["events"].insert_all(events)
+            usage.record(self.catalog, events)
         except Exception:  # noqa: BLE001 - boundary: a failed write must not fail a page
             log.exception("could not write %d usage events; keeping them", len(events))
             with self._lock:
                 self._buffer[:0] = events
             return 0
+        self._count()
         return len(events)
+
+    def _count(self) -> None:
+        """Add what was written (and at most one chunk of an older backlog) to the librarian's daily counts."""
+        try:
+            usage_stats.roll_up(self.catalog, self.offset_hours, chunk=FLUSH_ROLL_UP_CHUNK, max_chunks=1)
+        except Exception:  # noqa: BLE001 - boundary: counting must not fail a page; the stats page retries
+            log.exception("could not add the usage events to the daily counts")
 
 
 def record_event(kind: str, book_id: str | None = None, detail: str = "") -> None:
@@ -85,6 +98,7 @@ def init_app(app: Flask) -> None:
         app.extensions["library"].catalog,
         flush_seconds=settings["events_flush_seconds"],
         buffer_max=settings["events_buffer_max"],
+        offset_hours=settings["utc_offset_hours"],
     )
     app.extensions["events"] = recorder
 

@@ -39,12 +39,13 @@ class PageWeight:
 class Phone:
     """One phone: a browser context, its page, and what it saw."""
 
-    def __init__(self, browser, base_url: str, *, javascript: bool, locale: str = "vi-VN"):
-        """A fresh context (no cookies, no cache) on ``base_url``."""
+    def __init__(self, browser, base_url: str, *, javascript: bool, locale: str = "vi-VN", width: int = 360):
+        """A fresh context (no cookies, no cache) on ``base_url``, ``width`` CSS pixels wide."""
         self.base_url = base_url
         self.javascript = javascript
+        self.width = width
         self.context = browser.new_context(
-            viewport={"width": 360, "height": 740}, java_script_enabled=javascript, locale=locale,
+            viewport={"width": width, "height": 740}, java_script_enabled=javascript, locale=locale,
             is_mobile=True, has_touch=True, device_scale_factor=2,
         )
         self.outside: list[str] = []

@@ -411,6 +411,10 @@ def test_first_boot_did_its_work_once(booted):
         assert "skipped the librarian's setup code: this readpoint has no 'readpoint admin setup-code' yet" in log
     toml = box.inside("cat", "/data/readpoint/readpoint.toml").stdout
     assert 'portal_hosts = "thuvien.lan,10.42.0.1"' in toml
+    assert 'box_address = "http://thuvien.lan/"' in toml
+    # the librarian's poster, made by the server, reads the Wi-Fi name from hostapd's file
+    hostapd = box.inside("runuser", "-u", "readpoint", "--", "cat", "/etc/hostapd/hostapd.conf")
+    assert "ssid=Thư viện Xã" in hostapd.stdout
     key = box.inside("ssh-keygen", "-l", "-f", "/data/system/ssh/ssh_host_ed25519_key.pub")
     assert key.returncode == 0 and "ED25519" in key.stdout
     assert "/data/system/ssh/ssh_host_ed25519_key" in box.inside("sshd", "-T").stdout

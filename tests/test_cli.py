@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -50,6 +49,7 @@ def wait_for_health(url: str, proc, timeout: float = 60) -> dict:
     raise AssertionError("server did not become healthy")
 
 
+@pytest.mark.slow
 def test_serve_on_empty_data_dir_loads_the_starter_collection(tmp_path):
     data_dir = tmp_path / "fresh"
     port = free_port()
@@ -93,6 +93,7 @@ def test_help_on_every_command():
         assert "Usage:" in result.stdout and "--data" in result.stdout or not command
 
 
+@pytest.mark.slow
 def test_import_json_check_and_reindex(tmp_path):
     from tests.media import make_epub, make_pdf
 

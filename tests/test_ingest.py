@@ -120,6 +120,7 @@ def test_no_write_outside_the_data_dir(tmp_path, stick):
     assert outside == []
 
 
+@pytest.mark.slow
 def test_sigkill_during_import_then_check_and_resume(tmp_path):
     source = tmp_path / "fifty"
     source.mkdir()

@@ -130,6 +130,7 @@ def test_progress_redraws_one_line_on_a_terminal(mixed, tmp_path):
     assert text.rstrip(" ").endswith("\n")
 
 
+@pytest.mark.slow
 def test_the_read_time_limit_is_a_setting(tmp_path):
     source = tmp_path / "source"
     source.mkdir()

@@ -259,7 +259,7 @@ def test_pdf_page_loads_vendored_pdfjs_with_a_download_fallback(site, client):
     html = client.get(f"/read/{ids['lich']}").get_data(as_text=True)
     assert re.search(r'<script src="/static/[0-9a-f]{12}/pdfjs/pdf\.min\.js" defer>', html)
     assert re.search(r'data-worker="/static/[0-9a-f]{12}/pdfjs/pdf\.worker\.min\.js"', html)
-    assert re.search(r'<a class="button" href="/files/[0-9a-f]{64}\?download=1" download>', html)
+    assert re.search(r'<a class="button download" href="/files/[0-9a-f]{64}\?download=1" download>', html)
 
 
 def test_static_text_assets_go_out_gzipped(site, server):

@@ -110,6 +110,7 @@ def run_cli(*args, data_dir):
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_import_of_files_whose_names_are_not_utf8(tmp_path):
     """A stick written by an old Windows: ``s\\xe1ch.epub`` is imported, its verdicts recorded, no traceback."""
     folder = tmp_path / "in"

@@ -376,6 +376,7 @@ def test_moov_sizes_0_and_64_bit_are_followed(tmp_path, size):
 
 
 @needs_ffmpeg
+@pytest.mark.slow
 @pytest.mark.parametrize("faststart", [False, True])
 def test_truncated_copies_give_all_or_no_chapters(tmp_path, faststart):
     whole = make_apple_m4b(tmp_path / "whole.m4b", [("Một", 1.0), ("Hai", 1.0), ("Ba", 1.0)], faststart=faststart)

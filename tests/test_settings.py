@@ -48,3 +48,32 @@ def test_data_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.delenv("READPOINT_DATA")
     monkeypatch.chdir(tmp_path)
     assert resolve_data_dir(None) == tmp_path / "var"
+
+
+@pytest.mark.parametrize("text, name", [
+    ('default_locale = "fr"\n', "default_locale"),
+    ('search_engine = "lucene"\n', "search_engine"),
+    ("page_size = 0\n", "page_size"),
+    ("threads = 1000\n", "threads"),
+    ("search_time_budget_ms = -5\n", "search_time_budget_ms"),
+])
+def test_values_outside_what_is_allowed_are_refused_naming_setting_value_and_allowed(tmp_path, text, name):
+    (tmp_path / "readpoint.toml").write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path, environ={})
+    message = str(caught.value)
+    assert "\n" not in message and name in message and "readpoint.toml" in message
+    value = text.split("=", 1)[1].strip().strip('"')
+    assert value in message
+    assert "allowed" in message
+
+
+def test_environment_values_are_checked_too(tmp_path):
+    with pytest.raises(SettingsError, match="READPOINT_DEFAULT_LOCALE: default_locale = 'de'.*vi, th, en"):
+        load_settings(tmp_path, environ={"READPOINT_DEFAULT_LOCALE": "de"})
+    assert load_settings(tmp_path, environ={"READPOINT_DEFAULT_LOCALE": "th"})["default_locale"] == "th"
+
+
+def test_every_setting_with_choices_or_bounds_accepts_its_default():
+    for setting in SETTINGS:
+        setting.check(setting.default, "default")

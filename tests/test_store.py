@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
-import os
 import random
 import signal
 import subprocess
@@ -87,6 +87,7 @@ def _check_consistent(data_dir) -> tuple[int, int]:
         catalog.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_shows_a_partial_file(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -108,3 +109,64 @@ def test_sigkill_at_random_points_never_shows_a_partial_file(tmp_path):
     for sha in committed:
         assert store.verify(sha)
     assert len(committed) > 0
+
+
+# -- resumable partial downloads ------------------------------------------------
+
+
+def test_partial_download_survives_a_restart_and_installs_verified(tmp_path):
+    from content.library import Library
+
+    data = random.Random(7).randbytes(3 * 2**20 + 123)
+    sha = hashlib.sha256(data).hexdigest()
+    library = Library(tmp_path)
+    part = library.store.partial(sha, len(data))
+    assert part.offset == 0
+    assert part.append([data[: 2**20]]) == 2**20
+    library.close()
+
+    library = Library(tmp_path)  # a reboot: the start-up check runs
+    report = library.startup(background=False)
+    assert report.stale_parts_removed == 0
+    (found,) = library.store.partials()
+    assert (found.sha256, found.size, found.offset) == (sha, len(data), 2**20)
+    found.append([data[2**20 :]])
+    assert found.install() == sha
+    assert library.store.verify(sha) and library.store.partials() == []
+    library.close()
+
+
+def test_partial_refuses_bytes_past_its_size_and_a_wrong_hash(tmp_path):
+    store = ContentStore(tmp_path)
+    data = b"x" * 1000
+    part = store.partial(hashlib.sha256(data).hexdigest(), 1000)
+    with pytest.raises(StoreError, match="more bytes"):
+        part.append([data, b"extra"])
+    assert part.offset == 1000  # nothing past the declared size is kept
+    wrong = store.partial("0" * 64, 1000)
+    wrong.append([data])
+    with pytest.raises(HashMismatch):
+        wrong.install()
+    assert not wrong.path.exists() and not store.has("0" * 64)
+    half = store.partial("3" * 64, 2000)
+    half.append([data])
+    with pytest.raises(StoreError, match="incomplete"):
+        half.install()
+
+
+def test_start_up_removes_other_parts_and_overlong_partials(tmp_path):
+    store = ContentStore(tmp_path)
+    (store.tmp / "abc123.part").write_bytes(b"import leftovers")
+    overlong = store.tmp / f"dl-{'1' * 64}-3.part"
+    overlong.write_bytes(b"four")
+    kept = store.partial("2" * 64, 10)
+    kept.append([b"12345"])
+    assert store.remove_stale_parts() == 2
+    assert [p.path for p in store.partials()] == [kept.path]
+
+
+@pytest.mark.parametrize("name", ["dl-../../x-5.part", "dl-" + "g" * 64 + "-5.part", "dl-" + "a" * 64 + "-x.part"])
+def test_partial_names_are_checked(name):
+    from content.store import PartialDownload
+
+    assert PartialDownload.parse_name(name) is None

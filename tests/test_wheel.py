@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 
+import pytest
 import requests
 
 from tests.conftest import REPO
@@ -27,6 +28,7 @@ def _clean_copy(target):
             shutil.copy2(source, target / name)
 
 
+@pytest.mark.slow
 def test_installed_wheel_serves_pages_with_ui_assets(tmp_path):
     checkout = tmp_path / "checkout"
     _clean_copy(checkout)

@@ -97,12 +97,21 @@ def _decode_book(row: dict) -> dict:
     return book
 
 
+# The category that also lists books with no category at all, and the test for those books.
+OTHER_CATEGORY = "other"
+_UNCATEGORISED = "NOT EXISTS (SELECT 1 FROM book_categories bc0 WHERE bc0.book_id = b.id)"
+
+
 def _listing_filter(category: str | None, language: str | None) -> tuple[str, str, list]:
     """The JOIN, WHERE and parameters selecting active books in a category and/or language."""
     where = ["b.status = 'active'"]
     params: list = []
     join = ""
-    if category:
+    if category == OTHER_CATEGORY:  # "other" also holds every book in no category
+        where.append(f"({_UNCATEGORISED} OR EXISTS (SELECT 1 FROM book_categories bc "
+                     "WHERE bc.book_id = b.id AND bc.category_id = ?))")
+        params.append(category)
+    elif category:
         join = "JOIN book_categories bc ON bc.book_id = b.id"
         where.append("bc.category_id = ?")
         params.append(category)
@@ -257,6 +266,15 @@ class Catalog:
             )
         )
 
+    def first_text_chapter(self, book_id: str) -> int:
+        """The number (1-based) of a book's first chapter that holds text: 1 when none does.
+
+        An EPUB's first spine item is often a page with only the cover image;
+        "Read" starts at the first chapter with words in it.
+        """
+        row = self.db.execute("SELECT min(position) FROM chapter_texts WHERE book_id = ?", [book_id]).fetchone()
+        return row[0] + 1 if row[0] is not None else 1
+
     def file_row(self, sha256: str) -> dict | None:
         """Any catalog row for the stored file with this hash (size, media type), or None."""
         rows = list(
@@ -293,14 +311,24 @@ class Catalog:
         return self.db.execute(f"SELECT count(*) FROM books b {join} WHERE {where}", params).fetchone()[0]
 
     def categories(self) -> list[dict]:
-        """All categories in display order, each with its count of active books."""
-        return list(
+        """All categories in display order, each with its count of active books.
+
+        "other" also counts the active books that are in no category, as its
+        listing shows them.
+        """
+        rows = list(
             self.db.query(
                 "SELECT c.*, (SELECT count(*) FROM book_categories bc JOIN books b "
                 "ON b.id = bc.book_id WHERE bc.category_id = c.id AND b.status = 'active') "
                 "AS books FROM categories c ORDER BY c.position, c.id"
             )
         )
+        for row in rows:
+            if row["id"] == OTHER_CATEGORY:
+                row["books"] += self.db.execute(
+                    f"SELECT count(*) FROM books b WHERE b.status = 'active' AND {_UNCATEGORISED}"
+                ).fetchone()[0]
+        return rows
 
     def languages(self) -> list[dict]:
         """The languages of active books with their counts, most books first."""

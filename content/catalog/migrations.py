@@ -243,6 +243,105 @@ def search_fts5(db: Database) -> None:
         """
     )
 
+@MIGRATIONS(name="0006_catalog_changes_overrides")
+def catalog_changes_overrides(db: Database) -> None:
+    """The history of book changes, and the librarian's decisions kept apart from the hub's rows."""
+    db.executescript(
+        """
+        CREATE TABLE catalog_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            book_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('add', 'upsert', 'remove', 'status', 'edit')),
+            actor TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX catalog_changes_book ON catalog_changes (book_id, seq);
+
+        CREATE TABLE book_overrides (
+            book_id TEXT PRIMARY KEY,
+            fields TEXT NOT NULL DEFAULT '{}',
+            status TEXT CHECK (status IN ('active', 'hidden', 'withdrawn')),
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0020_librarians")
+def librarians(db: Database) -> None:
+    """Librarian accounts (``content.catalog.librarians``): name, scrypt hash, session epoch."""
+    db.executescript(
+        """
+        CREATE TABLE librarians (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            session_epoch INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0021_featured")
+def featured(db: Database) -> None:
+    """The featured shelf of the home page, in the librarian's order (``content.catalog.collection``)."""
+    db.executescript(
+        """
+        CREATE TABLE featured (
+            book_id TEXT PRIMARY KEY REFERENCES books (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            added_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0022_usage_rollup")
+def usage_rollup(db: Database) -> None:
+    """Daily usage counts for the librarian's statistics (``content.catalog.usage_stats``).
+
+    Events are added up here (through ``usage_rollup_state.through_seq``) before
+    sync may prune them, so the statistics keep a year of history at a small,
+    bounded size. ``usage_hours`` holds how many phones were active in each hour:
+    a count only, never who.
+    """
+    db.executescript(
+        """
+        CREATE TABLE usage_days (
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_book_days (
+            day TEXT NOT NULL,
+            book_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, book_id, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_missed (
+            day TEXT NOT NULL,
+            term TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (day, term)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_hours (
+            hour TEXT PRIMARY KEY,
+            phones INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_rollup_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            through_seq INTEGER NOT NULL
+        );
+        INSERT INTO usage_rollup_state (id, through_seq) VALUES (1, 0);
+        """
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every pending migration; return the names that were applied now."""
     names = [migration.name for migration in MIGRATIONS.pending(db)]

@@ -32,21 +32,20 @@ write-ahead log is checkpointed rarely during the run and synced at its end
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import logging
 import os
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from content.catalog.rows import book_row, chapter_rows, cover_row, display_text, file_row
-from content.catalog import book_id_for, now_iso
-from content.catalog.categories import categories_for
-from content.errors import ContentError, FileVerdict, HashMismatch, RejectedFile, StoreError
+from content.catalog import book_id_for, imports
+from content.catalog.books import NewBook
+from content.catalog.rows import display_text
+from content.ingest.report import ImportReport, VerdictLog
+from content.errors import ContentError, FileVerdict, RejectedFile, StorageFull
 from content.ingest.reader import (
     MAX_TITLE,
     READ_SECONDS,
@@ -56,7 +55,7 @@ from content.ingest.reader import (
     read_error_reason,
 )
 from content.parsed import ParsedBook
-from content.readers.audio import group_audiobooks, read_audio
+from content.readers.audio import AUDIO_EXTENSIONS, group_audiobooks, read_audio
 from content.store import sha256_of_file, writer_lock
 from content.ingest.usb import SourceGone, SourceWatch, scan_paths
 
@@ -72,7 +71,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".flac"}
 BOOK_EXTENSIONS = {".epub", ".pdf"}
 # A reader process pays for itself (about a second to start) from this many books on.
 READER_PROCESS_MIN_BOOKS = 8
@@ -83,40 +81,7 @@ MAX_READER_PROCESSES = 2
 # Books read ahead of the one being stored, per reader: enough to keep the readers
 # busy, few enough that their texts and covers stay a small part of the memory budget.
 READ_AHEAD_PER_READER = 2
-# Errors that only writing to the box's own storage produces.
-_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
-
-# imports column ← import_files verdict
-_COUNT_COLUMNS = (("imported", "imported"), ("duplicates", "duplicate"), ("rejected", "rejected"),
-                  ("skipped", "skipped"))
-
 Progress = Callable[[int, int, str], None]
-
-
-class StorageFull(ContentError):
-    """The box's data directory cannot take more (disk full, quota exceeded, read-only)."""
-
-
-@dataclass
-class ImportReport:
-    """The verdicts of one import run, in the CLI's ``--json`` shape."""
-
-    imported: list[dict] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    rejected: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    import_id: int | None = None
-    interrupted: bool = False
-    stopped_because: str = ""
-
-    def as_json(self) -> dict:
-        """The four verdict lists, as ``readpoint import --json`` prints them."""
-        return {
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-        }
 
 
 @dataclass
@@ -137,44 +102,29 @@ class _Job:
 class _Importer:
     """One import run over a :class:`content.library.Library`."""
 
-    def __init__(self, library, *, source: str, progress: Progress | None, limits: dict):
+    def __init__(self, library, *, source: str, progress: Progress | None, limits: dict, actor: str):
         """Prepare a run; nothing is written until :meth:`run`."""
         self.library = library
+        self.actor = actor
         self.catalog = library.catalog
         self.source = source
         self.progress = progress or (lambda done, total, path: None)
         self.limits = limits
-        self.report = ImportReport()
-        self.pending_verdicts: list[dict] = []
-        self.categories = self.catalog.categories()
+        self.verdicts = VerdictLog(self.catalog)
         self.sources = SourceWatch([])
         self.reader = BookReader(0)
         self.done = self.total = 0  # files with a verdict, and all candidate files (for progress)
 
     # -- verdicts ----------------------------------------------------------
 
+    @property
+    def report(self) -> ImportReport:
+        """The run's report so far."""
+        return self.verdicts.report
+
     def verdict(self, kind: str, path: Path, *, reason: str = "", book: dict | None = None) -> None:
-        """Record one file's verdict in the report and (batched) in ``import_files``."""
-        entry = {"path": display_text(path)}
-        if kind == "imported":
-            entry.update(id=book["id"], title=book["title"], format=book["format"])
-            self.report.imported.append(entry)
-        elif kind == "duplicate":
-            entry["id"] = book["id"]
-            self.report.duplicates.append(entry)
-        else:
-            entry["reason"] = reason
-            (self.report.rejected if kind == "rejected" else self.report.skipped).append(entry)
-            log.info("%s %s: %s", kind, path, reason)
-        self.pending_verdicts.append(
-            {
-                "import_id": self.report.import_id,
-                "path": entry["path"],
-                "verdict": kind,
-                "reason": reason,
-                "book_id": book["id"] if book else None,
-            }
-        )
+        """Record one file's verdict (see :meth:`VerdictLog.give`)."""
+        self.verdicts.give(kind, path, reason=reason, book=book)
 
     def failed(self, paths: list[Path], kind: str, reason: str) -> None:
         """Give ``paths`` a failure verdict, unless the source is gone (then raise SourceGone)."""
@@ -182,21 +132,12 @@ class _Importer:
         for path in paths:
             self.verdict(kind, path, reason=reason)
 
-    def flush_verdicts(self) -> None:
-        """Write buffered verdicts (inside the caller's transaction, or in one of their own)."""
-        if self.pending_verdicts:
-            with self.catalog.write() as db:
-                db["import_files"].insert_all(self.pending_verdicts)
-            self.pending_verdicts = []
-
     # -- the run -----------------------------------------------------------
 
     def run(self, paths: list[Path]) -> ImportReport:
         """Import every candidate under ``paths``; stop early if the source or the storage fails."""
-        self.close_killed_runs()
-        with self.catalog.write() as db:
-            db["imports"].insert({"started_at": now_iso(), "source": self.source})
-            self.report.import_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+        imports.close_killed_runs(self.catalog)
+        self.report.import_id = imports.start_run(self.catalog, self.source)
         self.sources = SourceWatch(paths)
         try:
             candidates, missing = scan_paths(paths)
@@ -277,20 +218,6 @@ class _Importer:
             log.exception("unexpected error importing %s", paths[0])
             self.failed(paths, "rejected", f"could not be read as {label} ({type(error).__name__})")
 
-    def close_killed_runs(self) -> None:
-        """Mark runs left ``running`` by a killed importer as interrupted, with their counts.
-
-        Only called under the writer lock, so no such run is alive. Their committed
-        verdicts are in ``import_files`` (each book's with its rows).
-        """
-        counts = ", ".join(
-            f"{column} = (SELECT count(*) FROM import_files f "
-            f"WHERE f.import_id = imports.id AND f.verdict = '{verdict}')"
-            for column, verdict in _COUNT_COLUMNS
-        )
-        with self.catalog.write() as db:
-            db.execute(f"UPDATE imports SET status = 'interrupted', {counts} WHERE status = 'running'")
-
     def group(self, candidates: list[Path]) -> list[tuple[str, list[Path]]]:
         """Split candidates into single books, audio folders and skipped files."""
         groups: list[tuple[str, list[Path]]] = []
@@ -315,25 +242,10 @@ class _Importer:
         """
         status = "interrupted" if self.report.interrupted else "done"
         try:
-            self.flush_verdicts()
-            self.close_row(status)
+            self.verdicts.flush()
+            imports.finish_run(self.catalog, self.report.import_id, status, self.report.counts())
         except (sqlite3.Error, OSError) as error:
             log.error("could not record the end of import %s: %s", self.report.import_id, error)
-
-    def close_row(self, status: str) -> None:
-        """Write the final status and counts of this run's ``imports`` row."""
-        with self.catalog.write() as db:
-            db["imports"].update(
-                self.report.import_id,
-                {
-                    "finished_at": now_iso(),
-                    "status": status,
-                    "imported": len(self.report.imported),
-                    "duplicates": len(self.report.duplicates),
-                    "rejected": len(self.report.rejected),
-                    "skipped": len(self.report.skipped),
-                },
-            )
 
     # -- one book ----------------------------------------------------------
 
@@ -424,109 +336,25 @@ class _Importer:
         return None
 
     def add(self, read: ReadResult, hashes: list[str], paths: list[Path]) -> None:
-        """Store and record one prepared book (files first, then rows).
+        """Add one prepared book through the book door, its verdicts in the book's transaction.
 
-        If anything fails after the first file is stored, the files this book
-        stored are removed again: nothing of a rejected book stays in the store.
-        A full disk or catalog becomes :class:`StorageFull`.
+        The door stores the files first and removes them again if anything fails;
+        a full disk or catalog becomes :class:`StorageFull`.
         """
-        book_id = book_id_for(hashes)
-        file_rows: list[dict] = []
-        try:
-            self.store_book(read, book_id, hashes, paths, file_rows)
-        except OSError as error:
-            if error.errno in _STORAGE_ERRNOS:
-                raise StorageFull(f"the box's storage is full or read-only ({error.strerror})") from error
-            raise
-        except sqlite3.OperationalError as error:
-            if "full" in str(error):
-                raise StorageFull(f"the catalog cannot grow ({error})") from error
-            raise
+        new = NewBook(read.parsed, hashes, read.thumbnail, read.streams)
 
-    def store_book(self, read: ReadResult, book_id: str, hashes: list[str], paths: list[Path],
-                   file_rows: list[dict]) -> None:
-        """Store the files, then commit the rows and search entries (see :meth:`add`).
+        def in_transaction(book: dict) -> None:
+            for path in paths:
+                self.verdict("imported", path, book=book)
+            self.verdicts.flush()
 
-        An engine kept in the catalog (FTS5) is updated in the book's transaction;
-        one kept elsewhere (Whoosh) right after it commits. Either takes the chapter
-        streams the reader analysed.
-        """
-        new_thumb = None
-        search = self.library.search
-        parsed = read.parsed
         try:
-            self.store_files(parsed, hashes, file_rows)
-            cover_sha = self.store_cover(parsed, file_rows)
-            thumb_sha, new_thumb = self.write_thumbnail(read.thumbnail)
-            book = book_row(parsed, book_id, file_rows, cover_sha, thumb_sha)
-            chapters, texts = chapter_rows(parsed, file_rows)
-            with self.catalog.write():
-                self.catalog.insert_book(
-                    book,
-                    files=file_rows,
-                    chapters=chapters,
-                    texts=texts,
-                    categories=categories_for(parsed.subjects, self.categories),
-                )
-                if search.in_catalog_transaction:
-                    search.index_book(self.catalog, book_id, read.streams)
-                for path in paths:
-                    self.verdict("imported", path, book=book)
-                self.flush_verdicts()
+            self.library.books.add(new, actor=self.actor, max_file_bytes=self.limits["max_file_bytes"],
+                                   in_transaction=in_transaction)
         except BaseException:
-            if self.catalog.db.conn.in_transaction:  # a COMMIT that failed (disk full) stays open
-                self.catalog.db.conn.execute("ROLLBACK")
-            self.pending_verdicts = [v for v in self.pending_verdicts if v["verdict"] != "imported"]
-            self.report.imported = [e for e in self.report.imported if e.get("id") != book_id]
-            self.discard_unreferenced([row["sha256"] for row in file_rows], new_thumb)
+            self.verdicts.forget_imported(new.book_id)
             raise
-        if not search.in_catalog_transaction:
-            search.index_book(self.catalog, book_id, read.streams)  # a failure here is repaired by the start-up check
 
-    def store_files(self, parsed: ParsedBook, hashes: list[str], file_rows: list[dict]) -> None:
-        """Copy the book's files into the store, checking each against its earlier hash."""
-        for position, (pfile, sha) in enumerate(zip(parsed.files, hashes)):
-            try:
-                stored_sha, size = self.library.store.put_file(
-                    pfile.path, expected_sha256=sha, max_bytes=self.limits["max_file_bytes"]
-                )
-            except HashMismatch as error:
-                raise RejectedFile(
-                    "the file changed while it was copied (was the USB stick removed?)"
-                ) from error
-            except StoreError as error:
-                raise RejectedFile(str(error)) from error
-            file_rows.append(file_row(pfile, position, stored_sha, size))
-
-    def discard_unreferenced(self, hashes: list[str], new_thumb: str | None = None) -> None:
-        """Remove files (and a new thumbnail) stored for a book that was not recorded after all."""
-        referenced = self.catalog.all_file_hashes()
-        for sha in hashes:
-            if sha not in referenced:
-                self.library.store.remove(sha)
-        if new_thumb and not self.catalog.db.execute(
-            "SELECT 1 FROM books WHERE thumb_sha256 = ?", [new_thumb]
-        ).fetchone():
-            self.library.thumb_path(new_thumb).unlink(missing_ok=True)
-
-    def store_cover(self, parsed: ParsedBook, file_rows: list[dict]) -> str | None:
-        """Store the book's original cover image (if any) as a ``cover`` file."""
-        if not parsed.cover:
-            return None
-        sha, size = self.library.store.put_bytes(parsed.cover)
-        file_rows.append(cover_row(parsed.cover, sha, size))
-        return sha
-
-    def write_thumbnail(self, data: bytes) -> tuple[str, str | None]:
-        """Write a thumbnail (derived data); return its hash and, if this call created it, the hash again."""
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.library.thumb_path(sha)
-        if target.exists():
-            return sha, None
-        part = target.with_suffix(".part")
-        part.write_bytes(data)
-        os.replace(part, target)
-        return sha, sha
 
 def import_paths(
     library,
@@ -538,6 +366,7 @@ def import_paths(
     max_file_bytes: int = 2048 * 2**20,
     reader_processes: int | None = None,
     read_seconds: float = READ_SECONDS,
+    actor: str = "import",
 ) -> ImportReport:
     """Import every e-book and audiobook under ``paths`` into ``library``.
 
@@ -547,8 +376,9 @@ def import_paths(
     PDFs ahead (0: none); by default one per core, at most
     :data:`MAX_READER_PROCESSES`, when there are enough books and two or more cores,
     and always one for PDFs. A reader process gets ``read_seconds`` for each book
-    (plus 2 s per MB) before the book is rejected as taking too long. Returns the report; it is also kept in the ``imports``
-    tables.
+    (plus 2 s per MB) before the book is rejected as taking too long. ``actor``
+    names who imported in the catalog's change history. Returns the report; it
+    is also kept in the import history (:mod:`content.catalog.imports`).
     """
     paths = [Path(p) for p in paths]
     limits = {
@@ -563,5 +393,6 @@ def import_paths(
             source=source or json.dumps([display_text(p) for p in paths], ensure_ascii=False),
             progress=progress,
             limits=limits,
+            actor=actor,
         )
         return importer.run(paths)

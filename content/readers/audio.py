@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import mutagen
+from mutagen.aac import AAC
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, HeaderNotFoundError
@@ -51,7 +52,7 @@ from mutagen.oggvorbis import OggVorbis
 from content.errors import RejectedFile, SkippedFile
 from content.ingest.metadata import clean_book, clean_text
 from content.parsed import ParsedBook, ParsedChapter, ParsedFile
-from content.readers.mp4_chapters import read_chapter_track, top_level_boxes_overrun
+from content.readers.mp4_chapters import has_video_track, read_chapter_track, top_level_boxes_overrun
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "read_audio", "group_audiobooks"]
 
@@ -62,7 +63,7 @@ AUDIO_EXTENSIONS = {".mp3": "MP3", ".m4a": "M4A", ".m4b": "M4B", ".mp4": "M4A", 
 MAX_COVER_SIZE = 20 * 1024 * 1024
 MAX_DURATION = 200 * 3600.0  # seconds; longer is a broken header, not a book
 _MEDIA_TYPES = {MP3: "audio/mpeg", MP4: "audio/mp4", OggVorbis: "audio/ogg", OggOpus: "audio/ogg",
-                FLAC: "audio/flac"}
+                FLAC: "audio/flac", AAC: "audio/aac"}
 _MUTAGEN_ERRORS = (mutagen.MutagenError, struct.error, ValueError, IndexError, KeyError, TypeError,
                    EOFError, OverflowError, UnicodeError, AttributeError, AssertionError)
 
@@ -357,6 +358,8 @@ def _open(path: Path) -> Any:
         raise SkippedFile(f"audio format not supported ({type(audio).__name__}): use MP3, M4A/M4B, OGG or FLAC")
     if isinstance(audio, MP3) and audio.info.sketchy and kind != "MP3":
         raise SkippedFile("not a book or audio file readpoint can use")
+    if isinstance(audio, MP4) and has_video_track(path):
+        raise SkippedFile("a video, not an audiobook (the file has a video track)")
     return audio
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["MAX_CHAPTERS", "MAX_TITLE_BYTES", "read_chapter_track", "top_level_boxes_overrun"]
+__all__ = ["MAX_CHAPTERS", "MAX_TITLE_BYTES", "read_chapter_track", "top_level_boxes_overrun", "has_video_track"]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,26 @@ def read_chapter_track(path: Path) -> list[tuple[float, str]]:
     except _DamagedBoxes as error:
         log.info("ignoring the damaged chapter track of %s: %s", path, error)
         return []
+
+
+def has_video_track(path: Path) -> bool:
+    """Whether the file has a video track that is not chapter pictures (a film, not an audiobook).
+
+    A damaged box structure counts as no video: the audio reader judges the
+    file's audio on its own.
+    """
+    try:
+        with open(path, "rb") as fileobj:
+            reader = _BoxReader(fileobj)
+            moov = reader.child(reader.whole_file(), b"moov")
+            if moov is None:
+                return False
+            tracks = [_track(reader, box) for box in reader.children(moov) if box.kind == b"trak"]
+    except _DamagedBoxes as error:
+        log.info("cannot list the tracks of %s: %s", path, error)
+        return False
+    pictures = {track_id for track in tracks for track_id in track.chapter_ids}
+    return any(track.handler == b"vide" and track.track_id not in pictures for track in tracks)
 
 
 def _read_chapters(reader: _BoxReader) -> list[tuple[float, str]]:

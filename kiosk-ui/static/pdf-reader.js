@@ -1,6 +1,7 @@
-/* PDF reader over the vendored pdf.js (legacy build): one page at a time at the phone's width,
-   previous/next, page number, zoom; the page remembered on this phone. Without JavaScript (or
-   if pdf.js cannot start) the download link above it is the way to read. */
+/* PDF reader over the vendored pdf.js (legacy build): one page at a time fitted to the phone's
+   width (again when the phone turns), previous/next, page number, zoom; the page remembered on
+   this phone. The "download instead" hint is hidden while the pages draw, and shown again only
+   if they cannot be drawn. Without JavaScript (or if pdf.js cannot start) the hint stays. */
 (function () {
   "use strict";
   var view = document.getElementById("pdf");
@@ -18,14 +19,23 @@
   var page = 1;
   var busy = false;
   var wanted = null;
+  var note = document.querySelector(".fallback");
+  var drawnWidth = 0;
 
   function load(name) { try { return window.localStorage.getItem(name); } catch (e) { return null; } }
   function save(name, value) { try { window.localStorage.setItem(name, value); } catch (e) { /* ignore */ } }
 
   function fail() {
     view.hidden = true;
-    var note = document.querySelector(".fallback");
-    if (note) { note.insertAdjacentText("afterbegin", view.getAttribute("data-error") + " "); }
+    if (note) {
+      note.insertAdjacentText("afterbegin", view.getAttribute("data-error") + " ");
+      note.hidden = false;
+    }
+  }
+
+  function fitWidth() {
+    /* the width a page is drawn at: the sheet's, which the stylesheet keeps within the screen */
+    return Math.min(sheet.clientWidth || 320, document.documentElement.clientWidth || 320);
   }
 
   function draw(number) {
@@ -36,7 +46,8 @@
     save(key, String(number));
     doc.getPage(number).then(function (pdfPage) {
       var ratio = Math.min(window.devicePixelRatio || 1, 2);
-      var width = (sheet.clientWidth || 320) * zooms[zoom];
+      drawnWidth = fitWidth();
+      var width = drawnWidth * zooms[zoom];
       var scale = width / pdfPage.getViewport({ scale: 1 }).width;
       var viewport = pdfPage.getViewport({ scale: scale * ratio });
       canvas.width = Math.floor(viewport.width);
@@ -73,6 +84,11 @@
     if (event.key === "ArrowRight") { go(page + 1); }
   });
 
+  window.addEventListener("resize", function () {
+    if (doc && Math.abs(fitWidth() - drawnWidth) > 1) { go(page); }
+  });
+
+  if (note) { note.hidden = true; }
   view.hidden = false;
   lib.getDocument({
     url: view.getAttribute("data-src"),

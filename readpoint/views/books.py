@@ -40,4 +40,5 @@ def book(book_id: str):
         chapters=list(zip(chapters, _chapter_links(found, chapters))),
         categories=[categories[c] for c in found["categories"] if c in categories],
         position=position_for(book_id),
+        first_chapter=catalog.first_text_chapter(book_id) if found["format"] == "epub" else 1,
     )

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from markupsafe import Markup
 
-from content.catalog.popularity import most_read
+from content.catalog.collection import Collection
+from content.catalog.usage import most_read
 from readpoint.fragment_cache import FragmentCache, catalog_marker, page_key
 from readpoint.i18n import LOCALES, current_locale
 from readpoint.positions import COOKIE_YEAR, Position, read_positions
@@ -72,10 +73,11 @@ def category_icon(category: dict) -> str:
 
 
 def _render_shelves(popular: tuple[str, ...]) -> str:
-    """The HTML of the categories, newest, most read and languages sections."""
+    """The HTML of the featured, categories, newest, most read and languages sections."""
     catalog = library().catalog
     return render_template(
         "home/shelves.html",
+        featured=Collection(catalog).featured_books()[:SHELF_SIZE],
         categories=[c for c in catalog.categories() if c["books"]],
         newest=catalog.list_books(limit=SHELF_SIZE),
         most_read=_active_books(popular),

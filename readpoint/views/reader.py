@@ -162,7 +162,8 @@ def open_book(book_id: str):
         if position and position.kind == "r":
             return redirect(url_for("reader.chapter", book_id=book_id, chapter=position.chapter,
                                     part=position.part if position.part > 1 else None))
-        return redirect(url_for("reader.chapter", book_id=book_id, chapter=1))
+        return redirect(url_for("reader.chapter", book_id=book_id,
+                                chapter=library().catalog.first_text_chapter(book_id)))
     sha = _primary_sha(book_id)
     size = next(f["size"] for f in library().catalog.files_of(book_id) if f["sha256"] == sha)
     record_event("read", book_id)
