@@ -34,8 +34,6 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request
 
-from readpoint.views.common import setting
-
 __all__ = ["bp", "Visitors", "PROBES", "portal_url"]
 
 bp = Blueprint("captive", __name__)
@@ -121,9 +119,9 @@ class Visitors:
         return len(self._seen)
 
 
-def _portal_hosts() -> list[str]:
-    """The box's own host names from the ``portal_hosts`` setting, lower case; empty: portal off."""
-    return [name.strip().lower() for name in setting("portal_hosts").split(",") if name.strip()]
+def _portal_hosts() -> tuple[str, ...]:
+    """The box's own host names (the ``portal_hosts`` setting, read once per app); empty: portal off."""
+    return current_app.extensions["captive_hosts"]
 
 
 def portal_url() -> str:
@@ -205,6 +203,8 @@ def api():
 
 @bp.record_once
 def _set_up_app(state) -> None:
-    """Every app gets its own memory of phones that opened the library."""
-    minutes = state.app.config["READPOINT"]["portal_remember_minutes"]
-    state.app.extensions["captive_visitors"] = Visitors(ttl=minutes * 60)
+    """Every app gets its host names and its own memory of phones that opened the library."""
+    settings = state.app.config["READPOINT"]
+    names = (name.strip().lower() for name in settings["portal_hosts"].split(","))
+    state.app.extensions["captive_hosts"] = tuple(name for name in names if name)
+    state.app.extensions["captive_visitors"] = Visitors(ttl=settings["portal_remember_minutes"] * 60)
