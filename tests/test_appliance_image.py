@@ -157,12 +157,47 @@ def _mount_overlay(lower: Path, folder: Path) -> Path:
     return merged
 
 
+def _mounts_under(path: Path) -> list[str]:
+    """The mount points at or under ``path``."""
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout.split("\n")
+    return [m for m in mounts if m == str(path) or m.startswith(f"{path}/")]
+
+
 def _unmount_all(path: Path) -> None:
     """Unmount ``path`` and everything under it."""
-    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout.split("\n")
-    for target in sorted((m for m in mounts if m == str(path) or m.startswith(f"{path}/")), reverse=True):
-        subprocess.run(["umount", target], capture_output=True)
-        subprocess.run(["umount", "-l", target], capture_output=True)
+    for target in sorted(_mounts_under(path), reverse=True):
+        if subprocess.run(["umount", target], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", target], capture_output=True)
+
+
+def _run_folder() -> Path:
+    """A folder for this run's overlay, kept outside pytest's temporary folders.
+
+    The tree gets /proc and /dev mounted into it while install.sh runs: a run killed hard could
+    leave them mounted, and pytest's clean-up of old temporary folders would then delete through
+    them. Folders left by earlier runs are unmounted first, and removed only once nothing is
+    mounted in them.
+    """
+    runs = CACHE / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for stale in runs.iterdir():
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            continue
+        _unmount_all(stale)
+        if not _mounts_under(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = runs / f"run-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+def _remove_run_folder(folder: Path) -> None:
+    """Unmount and remove this run's folder (left in place if something stays mounted)."""
+    _unmount_all(folder)
+    if not _mounts_under(folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _report(request, lines: list[str]) -> None:
@@ -180,11 +215,11 @@ def _report(request, lines: list[str]) -> None:
 # Fixtures ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory, request):
+def image(request):
     """install.sh --root into an overlay over the cached Debian tree; yields its folder."""
     need_root_and_namespaces()
     tools_present("debootstrap", "systemd-nspawn", "udhcpc", "dig", "curl", "losetup", "nsenter")
-    folder = tmp_path_factory.mktemp("image")
+    folder = _run_folder()
     base = _base_tree()
     wheel = _wheel(folder)
     wheels = _wheelhouse(wheel)
@@ -203,7 +238,7 @@ def image(tmp_path_factory, request):
         yield {"root": merged, "folder": folder, "box_env": box_env, "wheel": wheel, "wheels": wheels,
                "output": installed.stdout}
     finally:
-        _unmount_all(merged)
+        _remove_run_folder(folder)
         lines = [f"{name}: {seconds:.1f} s" for name, seconds in TIMINGS.items()]
         _report(request, lines + ["(shared 2-core machine; timings vary with its load)"])
 
