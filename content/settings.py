@@ -84,6 +84,13 @@ SETTINGS: list[Setting] = [
     Setting("utc_offset_hours", 7, "Hours added to UTC for the days and hours of the librarian's statistics."),
     Setting("box_address", "http://thuvien.lan/", "The address phones open, printed as a QR code on the poster."),
     Setting("hostapd_conf", "/etc/hostapd/hostapd.conf", "hostapd's configuration: the poster reads the Wi-Fi name and password there."),
+    Setting("hub_url", "", "Address of the provincial hub (http://...), written by provisioning; empty: no sync."),
+    Setting("hub_public_key", "", "The hub's Ed25519 public key (base64), written by provisioning; pinned at enrollment."),
+    Setting("sync_run_budget_mb", 200, "Most megabytes one sync run may download (0: no limit)."),
+    Setting("sync_month_budget_mb", 2048, "Most megabytes sync may download per month, by the hub's clock (0: no limit)."),
+    Setting("sync_bandwidth_kbit", 0, "Cap on sync's download speed in kbit/s, so the link stays usable (0: no cap)."),
+    Setting("sync_timeout_seconds", 30, "Seconds without a byte from the hub before a sync request is retried."),
+    Setting("hub_database_url", "", "Hub only: a postgresql:// address for its database (empty: hub.sqlite3 in its folder)."),
     Setting("portal_hosts", "", "The box's own host names, comma-separated, the first where phones are sent "
             "(e.g. thuvien.lan,10.42.0.1); empty: no captive portal."),
     Setting("portal_remember_minutes", 120, "How long after its last request a phone that opened the library "

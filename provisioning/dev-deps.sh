@@ -5,6 +5,9 @@ set -eu
 want="python3-venv"
 if [ "${1:-run}" = "test" ]; then
     want="$want chromium fonts-dejavu-core fonts-thai-tlwg-ttf ffmpeg"
+    # the hub's tests run a real PostgreSQL; the sync tests skew the clock with faketime
+    want="$want postgresql"
+    want="$want faketime"
     # the appliance's tests (tests/test_appliance_*.py): config checks, network namespaces, a booted image
     want="$want hostapd"
     want="$want dnsmasq-base"

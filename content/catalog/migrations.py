@@ -243,6 +243,7 @@ def search_fts5(db: Database) -> None:
         """
     )
 
+
 @MIGRATIONS(name="0006_catalog_changes_overrides")
 def catalog_changes_overrides(db: Database) -> None:
     """The history of book changes, and the librarian's decisions kept apart from the hub's rows."""
@@ -264,6 +265,36 @@ def catalog_changes_overrides(db: Database) -> None:
             status TEXT CHECK (status IN ('active', 'hidden', 'withdrawn')),
             updated_at TEXT NOT NULL
         );
+        """
+    )
+
+
+@MIGRATIONS(name="0010_sync_client")
+def sync_client(db: Database) -> None:
+    """What the sync client keeps between runs (``sync.client.state``).
+
+    ``sync_entries`` holds catalog lines of a release that are not applied yet:
+    ``incoming`` (fetched and verified, applied together with the release number)
+    or ``waiting`` (a book whose files are still downloading; applied when they
+    are in). ``sync_state`` gains the incoming release, the month's byte count
+    (by the hub's clock) and what the last run saw of the clocks.
+    """
+    db.executescript(
+        """
+        CREATE TABLE sync_entries (
+            book_id TEXT PRIMARY KEY,
+            release INTEGER NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('upsert', 'remove')),
+            entry TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('incoming', 'waiting'))
+        );
+        ALTER TABLE sync_state ADD COLUMN incoming_release INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN incoming_manifest_sha256 TEXT;
+        ALTER TABLE sync_state ADD COLUMN month TEXT NOT NULL DEFAULT '';
+        ALTER TABLE sync_state ADD COLUMN month_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN clock_offset INTEGER;
+        ALTER TABLE sync_state ADD COLUMN last_sync_at INTEGER;
+        INSERT OR IGNORE INTO sync_state (id) VALUES (1);
         """
     )
 
@@ -340,6 +371,12 @@ def usage_rollup(db: Database) -> None:
         INSERT INTO usage_rollup_state (id, through_seq) VALUES (1, 0);
         """
     )
+
+
+@MIGRATIONS(name="0019_sync_last_result")
+def sync_last_result(db: Database) -> None:
+    """What the last sync run ended with (its JSON report), for the librarian's desk."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN last_result TEXT")
 
 
 def apply_migrations(db: Database) -> list[str]:

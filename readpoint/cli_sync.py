@@ -1,0 +1,261 @@
+"""``readpoint hub ...`` (the provincial hub) and ``readpoint sync ...`` (the box's side).
+
+Registered on the main command by :func:`register`. Like every command: a thin
+layer that calls one library function, prints the result, and exits non-zero
+with a one-line message on a user error. Library imports happen inside the
+commands, so importing this module opens nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from content.errors import ContentError
+from content.settings import SettingsError, load_settings, resolve_data_dir
+
+__all__ = ["register", "hub", "sync"]
+
+log = logging.getLogger("readpoint")
+
+hub_data_option = click.option(
+    "--data", "hub_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="The hub's folder (key, database, workspace, releases).",
+)
+box_data_option = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Data directory (default: $READPOINT_DATA, else ./var).",
+)
+
+
+def _errors():
+    """The library errors a command turns into a one-line message."""
+    from sync.errors import SyncError
+
+    return (SyncError, SettingsError, ContentError, OSError, sqlite3.DatabaseError)
+
+
+def _open_hub(hub_dir: Path):
+    """Open an initialised hub folder, or exit with a one-line message."""
+    from sync.hub.hub import Hub
+
+    try:
+        return Hub(hub_dir.resolve())
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group()
+def hub() -> None:
+    """The provincial hub: choose what boxes carry, publish signed releases, see usage."""
+
+
+@hub.command("init")
+@hub_data_option
+def hub_init(hub_dir: Path) -> None:
+    """Create the hub's folder and its Ed25519 signing key; print the public key."""
+    from sync.hub.hub import init_hub
+
+    try:
+        public_key = init_hub(hub_dir.resolve())
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(public_key)
+
+
+@hub.command("key")
+@hub_data_option
+def hub_key(hub_dir: Path) -> None:
+    """Print the hub's public key (what boxes pin as hub_public_key)."""
+    instance = _open_hub(hub_dir)
+    try:
+        click.echo(instance.key.public_b64)
+    finally:
+        instance.close()
+
+
+@hub.command("add")
+@hub_data_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object on stdout.")
+def hub_add(hub_dir: Path, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Stage books into the next release (the box's readers and verdicts); exit 1 if any was rejected."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise click.UsageError(f"no such file or folder: {missing[0]}")
+    instance = _open_hub(hub_dir)
+    try:
+        report = instance.add(list(paths))
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(f"staged {len(report.imported)}, duplicates {len(report.duplicates)}, "
+                   f"rejected {len(report.rejected)}, skipped {len(report.skipped)}")
+        for entry in report.rejected:
+            click.echo(f"rejected: {entry['path']}: {entry['reason']}")
+    sys.exit(1 if report.rejected or report.interrupted else 0)
+
+
+@hub.command("remove")
+@hub_data_option
+@click.argument("book_ids", nargs=-1, required=True)
+def hub_remove(hub_dir: Path, book_ids: tuple[str, ...]) -> None:
+    """Stage the withdrawal of books from the next release."""
+    instance = _open_hub(hub_dir)
+    try:
+        staged = instance.remove(list(book_ids))
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    click.echo(f"staged for removal: {' '.join(staged)}")
+
+
+@hub.command("publish")
+@hub_data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the release summary as JSON.")
+def hub_publish(hub_dir: Path, as_json: bool) -> None:
+    """Build and sign the next release from what is staged."""
+    instance = _open_hub(hub_dir)
+    try:
+        summary = instance.publish()
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"release {summary['release']}: {summary['books']} books "
+                   f"({summary['added']} added, {summary['removed']} removed)")
+
+
+@hub.command("enroll-code")
+@hub_data_option
+@click.option("--name", default="", help="A name for the box (the commune).")
+def hub_enroll_code(hub_dir: Path, name: str) -> None:
+    """Print a one-time enrollment code for a new box (valid 7 days)."""
+    instance = _open_hub(hub_dir)
+    try:
+        click.echo(instance.enroll_code(name))
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+
+
+@hub.command("serve")
+@hub_data_option
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+def hub_serve(hub_dir: Path, host: str, port: int) -> None:
+    """Serve the hub's API to boxes (waitress)."""
+    from readpoint.server import serve as serve_app
+    from sync.hub.app import create_app
+
+    instance = _open_hub(hub_dir)
+    log.info("hub %s serving on http://%s:%d/", hub_dir, host, port)
+    try:
+        serve_app(create_app(instance), host=host, port=port, threads=8)
+    finally:
+        instance.close()
+
+
+@hub.command("usage")
+@hub_data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def hub_usage(hub_dir: Path, as_json: bool) -> None:
+    """Per box: last sync, acked_through, applied release, usage per book and day, terms not found."""
+    instance = _open_hub(hub_dir)
+    try:
+        report = instance.usage_report()
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"latest release {report['latest_release']}")
+    for device in report["devices"]:
+        total = sum(row["count"] for row in device["usage"])
+        click.echo(f"{device['device_id']} {device['name']}: release {device['applied_release']}, "
+                   f"last sync {device['last_sync'] or 'never'}, acked {device['acked_through']}, "
+                   f"{total} events, {len(device['not_found'])} terms not found")
+
+
+def _open_box(data_dir: Path | None):
+    """The box's library and settings, or exit with a one-line message."""
+    from content.library import Library
+
+    path = resolve_data_dir(data_dir)
+    try:
+        settings = load_settings(path)
+        return Library(path, search_engine=settings["search_engine"]), settings
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(invoke_without_command=True)
+@box_data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.pass_context
+def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """Sync this box with the provincial hub: releases down, usage up.
+
+    Exit 0 when everything tried succeeded, 1 when anything failed or was
+    refused (the reasons in "errors"; the rest resumes next time), 2 on a
+    usage error.
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = data_dir  # `sync --data D enroll` as well as `sync enroll --data D`
+        return
+    from sync.client.run import run_sync
+
+    library, settings = _open_box(data_dir)
+    try:
+        report = run_sync(library, settings)
+    finally:
+        library.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        click.echo(f"release {report.release_before} -> {report.release_after}: {report.books_added} books added, "
+                   f"{report.books_removed} removed, {report.files_downloaded} files, "
+                   f"{report.bytes_down} bytes down, {report.bytes_up} up, {report.events_sent} events sent")
+        for error in report.errors:
+            click.echo(f"error: {error}", err=True)
+    sys.exit(1 if report.errors else 0)
+
+
+@sync.command("enroll")
+@box_data_option
+@click.option("--code", required=True, help="The one-time code from provincial staff.")
+@click.pass_context
+def sync_enroll(ctx: click.Context, data_dir: Path | None, code: str) -> None:
+    """Enroll this box with the hub (generating its key first if it has none)."""
+    from sync.client.run import enroll
+
+    library, settings = _open_box(data_dir or ctx.obj)
+    try:
+        device = enroll(library, settings, code)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        library.close()
+    click.echo(f"enrolled as device {device['device_id']} ({device['name']})")
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``hub`` and ``sync`` commands to the main command."""
+    cli.add_command(hub)
+    cli.add_command(sync)
