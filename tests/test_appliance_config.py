@@ -213,7 +213,9 @@ def test_box_settings_reach_readpoint_toml(tmp_path):
     text = toml.read_text()
     assert text.count("site_name") == 1
     assert tomllib.loads(text)["page_size"] == 30
-    if "hub_url" not in {setting.name for setting in SETTINGS}:
+    if "hub_url" in {setting.name for setting in SETTINGS}:
+        assert settings["hub_url"] == "http://hub.example/"
+    else:  # a readpoint without sync: said, and left out
         assert "skipped hub_url" in result.stderr
     before = toml.stat().st_mtime_ns
     assert _box_settings(box_env, data).returncode == 0

@@ -141,6 +141,8 @@ def _wheelhouse(wheel: Path) -> Path:
             shutil.rmtree(target, ignore_errors=True)
             building.rename(target)
             (target / "ready").touch()
+            for old in sorted(CACHE.glob("wheelhouse-*"), key=lambda path: path.stat().st_mtime)[:-3]:
+                shutil.rmtree(old, ignore_errors=True)  # the three newest stay (other branches' runs)
     return target
 
 
