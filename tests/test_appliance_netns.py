@@ -19,6 +19,8 @@ import pytest
 
 from tests.appliance import BOX, Network, need_root_and_namespaces, render_configs, tools_present
 
+pytestmark = pytest.mark.slow  # the box takes some seconds to start
+
 # One real probe per OS: (host, path, the "online" status, a piece of the "online" body)
 PROBES = [
     ("connectivitycheck.gstatic.com", "/generate_204", "204", ""),
