@@ -417,7 +417,7 @@ start_live() {
     if [ -n "${CFG[DATA_DEVICE]}" ] && ! mountpoint -q /data; then
         mkdir -p /data
         systemctl daemon-reload
-        mount /data || die "cannot mount DATA_DEVICE=${CFG[DATA_DEVICE]} on /data (see provisioning/README.md, 'The data disk')"
+        mount /data || die "cannot mount DATA_DEVICE=${CFG[DATA_DEVICE]} on /data: is the disk plugged in and named readpoint-data? (provisioning/README.md, step 3)"
     fi
     systemctl daemon-reload
     systemctl restart systemd-sysctl.service
@@ -440,7 +440,7 @@ start_live() {
 refuse_read_only_root() {
     [ "$LIVE" = yes ] || return 0
     if grep -q " /media/root-ro " /proc/mounts; then
-        die "the root is read-only now (overlayroot): changes would vanish at reboot. Turn it off first (provisioning/README.md, 'Changing a box')"
+        die "the root is read-only now (overlayroot): changes would vanish at reboot. Turn it off first (provisioning/README.md, 'Changing a box, updating readpoint')"
     fi
 }
 
