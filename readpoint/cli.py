@@ -38,15 +38,17 @@ data_option = click.option(
 
 
 def _setup_logging(verbose: bool) -> None:
-    """Configure logging once, for the command line."""
+    """Configure logging once, for the command line (rate-limited: a crowd must not flood the journal)."""
+    from readpoint.log_limits import limit_handlers
+
+    root = logging.getLogger()
+    before = list(root.handlers)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from readpoint.log_limits import limit_handlers
-
-    limit_handlers()  # a crowd or a crawler must not flood the journal
+    limit_handlers([handler for handler in root.handlers if handler not in before])  # only the CLI's own
 
 
 CATALOG_FILE = "catalog.sqlite3"

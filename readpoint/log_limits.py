@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 
 __all__ = ["RateLimitFilter", "limit_logger", "limit_handlers"]
 
@@ -65,8 +66,8 @@ def limit_logger(name: str) -> RateLimitFilter:
     return limiter
 
 
-def limit_handlers(logger: logging.Logger | None = None) -> None:
-    """Rate-limit everything that reaches the handlers of ``logger`` (default: the root logger)."""
-    for handler in (logger or logging.getLogger()).handlers:
+def limit_handlers(handlers: Iterable[logging.Handler]) -> None:
+    """Rate-limit everything that reaches these handlers (each gets its own filter, once)."""
+    for handler in handlers:
         if not any(isinstance(existing, RateLimitFilter) for existing in handler.filters):
             handler.addFilter(RateLimitFilter())

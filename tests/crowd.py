@@ -11,9 +11,10 @@ import requests
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
 # The longest a /healthz probe may take in these tests. The goal on the box is a p99 under 0.5 s
-# (bench/crowd.py measures it); a CI machine shared with other jobs gets some slack. Without the
+# (bench/crowd.py measures it); a CI machine shared with other jobs gets slack (2 s was exceeded once
+# on a machine at load 13). Without the
 # fixes these probes wait for 10-60 s, or for ever.
-ANSWER_SECONDS = 2.0
+ANSWER_SECONDS = 5.0
 
 
 def raw_request(port: int, data: bytes, timeout: float = 10) -> tuple[int, http.client.HTTPMessage, bytes]:
