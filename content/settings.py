@@ -91,6 +91,10 @@ SETTINGS: list[Setting] = [
     Setting("sync_bandwidth_kbit", 0, "Cap on sync's download speed in kbit/s, so the link stays usable (0: no cap)."),
     Setting("sync_timeout_seconds", 30, "Seconds without a byte from the hub before a sync request is retried."),
     Setting("hub_database_url", "", "Hub only: a postgresql:// address for its database (empty: hub.sqlite3 in its folder)."),
+    Setting("portal_hosts", "", "The box's own host names, comma-separated, the first where phones are sent "
+            "(e.g. thuvien.lan,10.42.0.1); empty: no captive portal."),
+    Setting("portal_remember_minutes", 120, "How long after its last request a phone that opened the library "
+            "is not sent to it again (keep it no longer than the DHCP lease).", minimum=5, maximum=1440),
 ]
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -8,6 +8,20 @@ if [ "${1:-run}" = "test" ]; then
     # the hub's tests run a real PostgreSQL; the sync tests skew the clock with faketime
     want="$want postgresql"
     want="$want faketime"
+    # the appliance's tests (tests/test_appliance_*.py): config checks, network namespaces, a booted image
+    want="$want hostapd"
+    want="$want dnsmasq-base"
+    want="$want nftables"
+    want="$want iproute2"
+    want="$want udhcpc"
+    want="$want bind9-dnsutils"
+    want="$want curl"
+    want="$want shellcheck"
+    want="$want debootstrap"
+    want="$want systemd-container"
+    want="$want e2fsprogs"
+    want="$want dosfstools"
+    want="$want mtools"
 fi
 missing=""
 for pkg in $want; do

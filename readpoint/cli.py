@@ -107,7 +107,7 @@ def serve(data_dir: Path | None, host: str, port: int, no_starter: bool) -> None
     app = create_app(data_dir=path)
 
     def ready(server) -> None:
-        log.info("serving %s on http://%s:%d/", path, host, server.effective_port)
+        log.info("serving %s on http://%s:%s/", path, host, server.effective_port)
 
     serve_app(app, host=host, port=port, threads=settings["threads"], on_ready=ready)
 
