@@ -193,6 +193,57 @@ def hub_usage(hub_dir: Path, as_json: bool) -> None:
                    f"{total} events, {len(device['not_found'])} terms not found")
 
 
+@hub.command("bundle")
+@hub_data_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write READPOINT_BUNDLE/ (the root of a USB stick).")
+@click.option("--group", default=None, help="Only what this group of boxes gets (groups are not built yet).")
+@click.option("--from", "from_release", default=None, type=click.IntRange(min=0),
+              help="The release the boxes have: only books changed after it (default: everything).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def hub_bundle(hub_dir: Path, out: Path, group: str | None, from_release: int | None, as_json: bool) -> None:
+    """Write the newest release as a USB bundle for boxes that never see a network."""
+    from sync.hub.bundle import write_bundle
+
+    instance = _open_hub(hub_dir)
+    try:
+        summary = write_bundle(instance, out, group=group, from_release=from_release)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"release {summary['release']}: {summary['books']} books, {summary['files']} files, "
+                   f"{summary['bytes']} bytes in {summary['path']}")
+
+
+@hub.command("bundle-return")
+@hub_data_option
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def hub_bundle_return(hub_dir: Path, folder: Path, as_json: bool) -> None:
+    """Take in the usage boxes left on a returned stick, each batch exactly once; exit 1 if any was refused."""
+    from sync.hub.bundle import take_returns
+
+    instance = _open_hub(hub_dir)
+    try:
+        summary = take_returns(instance, folder)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"{summary['batches']} usage batches: {summary['accepted']} taken, {summary['duplicate']} "
+                   f"already here, {summary['gap']} out of order; {summary['statuses']} box statuses")
+        for line in summary["refused"]:
+            click.echo(f"refused: {line}", err=True)
+    sys.exit(1 if summary["refused"] else 0)
+
+
 def _open_box(data_dir: Path | None):
     """The box's library and settings, or exit with a one-line message."""
     from content.library import Library
@@ -208,9 +259,16 @@ def _open_box(data_dir: Path | None):
 @click.group(invoke_without_command=True)
 @box_data_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("--bundle", "bundle", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Take the release from a USB stick (a folder holding READPOINT_BUNDLE/) instead of the hub, "
+                   "and leave this box's usage in its outbox/.")
 @click.pass_context
-def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+def sync(ctx: click.Context, data_dir: Path | None, as_json: bool, bundle: Path | None) -> None:
     """Sync this box with the provincial hub: releases down, usage up.
+
+    With --bundle the release comes from a USB stick, checked exactly as from
+    the hub; a stick that cannot be written (read-only) is an error in
+    "errors", but the release is applied and the usage waits on the box.
 
     Exit 0 when everything tried succeeded, 1 when anything failed or was
     refused (the reasons in "errors"; the rest resumes next time), 2 on a
@@ -223,7 +281,7 @@ def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
 
     library, settings = _open_box(data_dir)
     try:
-        report = run_sync(library, settings)
+        report = run_sync(library, settings, bundle=bundle)
     finally:
         library.close()
     if as_json:

@@ -57,8 +57,8 @@ def free_space_reserve(path: Path) -> int:
 class Downloads:
     """Fetching content files of one data directory from one hub."""
 
-    def __init__(self, catalog, store: ContentStore, transport: Transport):
-        """Bind to a catalog (``downloads`` table), a store and a transport."""
+    def __init__(self, catalog, store: ContentStore, transport: Transport | None):
+        """Bind to a catalog (``downloads`` table), a store and a transport (None: local copies only)."""
         self.catalog = catalog
         self.store = store
         self.transport = transport
@@ -237,6 +237,45 @@ class Downloads:
             offset = min(os.fstat(handle.fileno()).st_size, size)
         self._save_offset(sha256, size, offset, release)
         return offset
+
+    def copy_in(self, source, sha256: str, size: int, *, release: int | None = None, meter=None) -> int:
+        """Bring one file to complete-and-verified from an open local file (a USB stick).
+
+        At most ``size`` bytes are written (TooLarge past them), the part is
+        fsynced and hashed like a download (ArtifactMismatch when it is not the
+        declared file, the part discarded). ``source.read`` raises a SyncError for
+        its own failures, so an OSError here is the box's storage.
+        """
+        if self.complete(sha256):
+            return 0
+        free = shutil.disk_usage(self.store.tmp).free
+        if size > free - free_space_reserve(self.store.tmp):
+            raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
+                              "some kept in reserve)")
+        part = self.part_path(sha256)
+        self._save_offset(sha256, size, 0, release)
+        written = 0
+        try:
+            with open(part, "wb") as handle:
+                while chunk := source.read(min(WRITE_CHUNK, size + 1 - written)):
+                    written += len(chunk)
+                    if written > size:
+                        raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes")
+                    handle.write(chunk)
+                    if meter is not None:
+                        meter.count_down(len(chunk))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            self.forget(sha256)
+            if error.errno in _STORAGE_ERRNOS:
+                raise StorageFull(f"the box's storage is full ({error.strerror})") from error
+            raise
+        except BaseException:  # too large, or the source failed (a pulled stick): nothing half-kept
+            self.forget(sha256)
+            raise
+        self._verify(sha256, size)
+        return written
 
     def _verify(self, sha256: str, size: int) -> None:
         """Hash the whole part; discard it on a mismatch (ArtifactMismatch)."""

@@ -21,7 +21,6 @@ Expiry of challenges and tokens is checked on the hub's clock only.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -32,13 +31,12 @@ from werkzeug.exceptions import HTTPException
 from content.http_ranges import plan_file_response, read_range
 from content.store import is_sha256
 from sync.errors import BadSignature, ConfigError
-from sync.hub.hub import Hub, code_hash
+from sync.hub.hub import BatchRefused, Hub, code_hash
 from sync.protocol import (
     CATALOG_NAME,
     MAX_BATCH,
     NONCE,
     SIGNATURE_HEADER,
-    check_batch,
     seal,
 )
 from sync.signing import canonical_json, parse_public_key, verify
@@ -266,17 +264,9 @@ def _devices(app: Flask, hub: Hub) -> None:
         device = authorise(device_id)
         raw = request.get_data(cache=False)
         try:
-            verify(device["public_key"], raw, request.headers.get(SIGNATURE_HEADER, ""))
-        except BadSignature:
-            _fail(400, "the batch signature does not verify")
-        try:
-            batch = check_batch(json.loads(raw))
-        except ValueError as error:
-            _fail(400, f"not a valid usage batch: {error}")
-        if batch.get("device_id") != device_id:
-            _fail(400, "the batch names another device")
-        result = hub.storage.record_batch(device_id, batch["from"], batch["to"], batch.get("hours", []),
-                                          batch.get("missed", []))
+            result = hub.take_batch(device, raw, request.headers.get(SIGNATURE_HEADER, ""))
+        except BatchRefused as error:
+            _fail(400, str(error))
         if result.outcome == "gap":
             _fail(409, f"expected a batch starting at {result.acked_through + 1}",
                   expected_from=result.acked_through + 1, acked_through=result.acked_through)

@@ -183,6 +183,11 @@ class HubStorage:
         device["status"] = json.loads(device["status"] or "{}")
         return device
 
+    def device_watermarks(self) -> list[tuple[str, int]]:
+        """(device_id, acked_through) of every box not revoked."""
+        return [(row[0], row[1]) for row in
+                self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 ORDER BY device_id")]
+
     def add_challenge(self, nonce: str, device_id: str, lifetime: int) -> None:
         """Remember a challenge nonce for a device for ``lifetime`` seconds; forget expired ones."""
         now = self.now()
