@@ -24,6 +24,12 @@ anywhere is finished by the next one):
 7. **Status** to the hub.
 
 Nothing of a release that fails a check is applied.
+
+A run from a USB bundle (:mod:`sync.client.bundle`) has no time, session or
+status steps: the pointer is the bundle's signed manifest, files are copied
+from the stick instead of downloaded (steps 4 to 6 are the same code, through
+a *source*), a bad file refuses the whole bundle, and usage goes to the
+stick's ``outbox/``.
 """
 
 from __future__ import annotations
