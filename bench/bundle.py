@@ -6,7 +6,7 @@ DIR --json`` in a child process (seconds, the child's peak RSS). For a ratio the
 same release is also applied over the network (``readpoint sync --json`` against
 the hub on 127.0.0.1) by another fresh box. Figures are medians.
 
-Run: ``.venv/bin/python bench/bundle.py [--books 500] [--runs 3]``
+Run: ``.venv/bin/python bench/bundle.py [--books 500] [--runs 3] [--pad-kb 0]``
 """
 
 from __future__ import annotations
@@ -61,8 +61,11 @@ def _fresh_box(world, root: Path, name: str) -> Path:
     return box
 
 
-def bench_bundle(runs: int, books: int) -> dict:
-    """Apply a ``books``-book bundle ``runs`` times (fresh boxes), and the same over the network."""
+def bench_bundle(runs: int, books: int, pad_kb: int = 0) -> dict:
+    """Apply a ``books``-book bundle ``runs`` times (fresh boxes), and the same over the network.
+
+    ``pad_kb`` adds that many random kilobytes to each EPUB (real books are larger than the test ones).
+    """
     from sync.hub.bundle import write_bundle
     from tests.sync_world import SyncWorld
 
@@ -73,9 +76,9 @@ def bench_bundle(runs: int, books: int) -> dict:
         try:
             started = time.monotonic()
             for _ in range(books // 250):
-                world.add_epubs(250)
+                world.add_epubs(250, pad=pad_kb * 1024)
             if books % 250:
-                world.add_epubs(books % 250)
+                world.add_epubs(books % 250, pad=pad_kb * 1024)
             world.publish()
             stick = root / "stick"
             summary = write_bundle(world.hub, stick)
@@ -94,7 +97,7 @@ def bench_bundle(runs: int, books: int) -> dict:
                       f"network {seconds:.1f} s", file=sys.stderr)
         finally:
             world.close()
-    figures = {"books": books, "bundle_bytes": summary["bytes"]}
+    figures = {"books": books, "pad_kb": pad_kb, "bundle_bytes": summary["bytes"]}
     for name, results in (("bundle", bundle_runs), ("network", network_runs)):
         for key in results[0]:
             figures[f"{name}_{key}"] = round(median([r[key] for r in results]), 1)
@@ -107,8 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--books", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pad-kb", type=int, default=0, help="random kilobytes added to each EPUB")
     args = parser.parse_args()
-    print(json.dumps(bench_bundle(args.runs, args.books), indent=1))
+    print(json.dumps(bench_bundle(args.runs, args.books, args.pad_kb), indent=1))
 
 
 if __name__ == "__main__":

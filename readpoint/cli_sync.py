@@ -244,6 +244,38 @@ def hub_bundle_return(hub_dir: Path, folder: Path, as_json: bool) -> None:
     sys.exit(1 if summary["refused"] else 0)
 
 
+@hub.command("add-staff")
+@hub_data_option
+@click.option("--name", required=True, help="The staff member's login name.")
+@click.option("--reset", is_flag=True, help="Give an existing account a new password (its sessions end).")
+def hub_add_staff(hub_dir: Path, name: str, reset: bool) -> None:
+    """Make a staff account for the hub's staff pages (the password is asked for twice)."""
+    from content.catalog.librarians import AccountError, check_new_password, clean_name, hash_password
+
+    instance = _open_hub(hub_dir)
+    try:
+        try:
+            name = clean_name(name)
+        except AccountError as error:
+            raise click.UsageError(str(error)) from error
+        exists = instance.storage.staff(name) is not None
+        if exists != reset:
+            raise click.ClickException(f"a staff account {name!r} exists already (use --reset for a new password)"
+                                       if exists else f"no staff account is named {name!r}")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            check_new_password(password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from error
+        stored = hash_password(password)
+        done = instance.storage.set_staff_password(name, stored) if reset else instance.storage.add_staff(name, stored)
+        if not done:
+            raise click.ClickException(f"the account {name!r} changed meanwhile: try again")
+    finally:
+        instance.close()
+    click.echo(f"staff account {name!r} {'has a new password' if reset else 'created'}")
+
+
 def _open_box(data_dir: Path | None):
     """The box's library and settings, or exit with a one-line message."""
     from content.library import Library

@@ -35,6 +35,7 @@ stick's ``outbox/``.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import secrets
@@ -150,6 +151,14 @@ def make_transport(settings: dict, meter: Meter | None = None) -> Transport:
     if not url.startswith(("http://", "https://")):
         raise ConfigError("hub_url is not set (an http:// or https:// address of the provincial hub)")
     return Transport(url, meter or Meter(), timeout=settings.get("sync_timeout_seconds", 30))
+
+
+def _app_version() -> str:
+    """This box's readpoint version (for the hub's fleet page)."""
+    try:
+        return importlib.metadata.version("readpoint")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _fresh_nonce() -> str:
@@ -604,6 +613,7 @@ class _Run:
             "waiting_books": self.state.count_entries("waiting"),
             "disk_free_bytes": shutil.disk_usage(self.library.data_dir).free,
             "clock_offset_seconds": self.clock_offset,
+            "app_version": _app_version(),
             "errors": self.report.errors[-10:],
         }
 

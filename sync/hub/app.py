@@ -14,7 +14,9 @@ Paths are fixed by the protocol (:mod:`sync.protocol`)::
     POST /v1/devices/<id>/batches             usage batch, signed by the box    (token)
     POST /v1/devices/<id>/status              the box's state                   (token)
 
-Every error is JSON ``{"error": "..."}``; a usage gap is 409 with ``expected_from``.
+    /staff/...                                staff pages (sync.hub.staff)      (staff login)
+
+Every error of the API is JSON ``{"error": "..."}``; a usage gap is 409 with ``expected_from``.
 Expiry of challenges and tokens is checked on the hub's clock only.
 """
 
@@ -66,6 +68,9 @@ def create_app(hub: Hub) -> Flask:
     _time_and_releases(app, hub)
     _enrollment(app, hub)
     _devices(app, hub)
+    from sync.hub.staff import install
+
+    install(app, hub)
     return app
 
 

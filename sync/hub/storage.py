@@ -10,7 +10,9 @@ Tables: ``enroll_codes`` (one-time codes, by hash), ``devices`` (public key,
 (the published entry of every book ever published, ``removed`` for tombstones,
 ``release`` = the release that last changed it), ``staged`` (changes for the next
 release), ``usage_counts`` (hourly counts per device, book and kind) and
-``usage_missed`` (searched-but-not-found terms per device and hour).
+``usage_missed`` (searched-but-not-found terms per device and hour), and
+``staff`` (provincial staff accounts for the staff pages: name, scrypt hash,
+session epoch).
 
 Times are unix seconds from the hub's clock (:attr:`HubStorage.clock`).
 """
@@ -61,6 +63,12 @@ SCHEMA: list[tuple[int, list[str]]] = [
             device_id TEXT NOT NULL, hour TEXT NOT NULL, term TEXT NOT NULL, count BIGINT NOT NULL,
             PRIMARY KEY (device_id, hour, term))""",
     ]),
+    (2, [
+        """CREATE TABLE staff (
+            name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, session_epoch BIGINT NOT NULL DEFAULT 1,
+            created_at BIGINT NOT NULL)""",
+        "CREATE INDEX devices_last_sync ON devices (last_sync_at)",
+    ]),
 ]
 
 
@@ -83,7 +91,69 @@ class BatchResult(tuple):
         return self[1]
 
 
-class HubStorage:
+class StaffStorage:
+    """Queries of the staff pages (mixed into :class:`HubStorage`)."""
+
+    def add_staff(self, name: str, password_hash: str) -> bool:
+        """Create a staff account; False when the name is taken."""
+        with self.transaction() as tx:
+            if self._run(tx, "SELECT 1 FROM staff WHERE name = ?", [name]).fetchone():
+                return False
+            self._run(tx, "INSERT INTO staff (name, password_hash, session_epoch, created_at) VALUES (?, ?, 1, ?)",
+                      [name, password_hash, self.now()])
+        return True
+
+    def set_staff_password(self, name: str, password_hash: str) -> bool:
+        """Give an account a new password and end its sessions; False when there is no such account."""
+        with self.transaction() as tx:
+            cursor = self._run(tx, "UPDATE staff SET password_hash = ?, session_epoch = session_epoch + 1 "
+                                   "WHERE name = ?", [password_hash, name])
+            return cursor.rowcount == 1
+
+    def staff(self, name: str) -> dict | None:
+        """One account (name, password_hash, session_epoch), or None."""
+        row = self._one("SELECT name, password_hash, session_epoch FROM staff WHERE name = ?", [name])
+        return {"name": row[0], "password_hash": row[1], "session_epoch": row[2]} if row else None
+
+    def fleet(self, *, offset: int, limit: int, stale_before: int, stale_only: bool) -> tuple[list[dict], int, int]:
+        """(one page of boxes, boxes in all, boxes not seen since ``stale_before``), never-seen and stalest first."""
+        stale = "(last_sync_at IS NULL OR last_sync_at < ?)"
+        where = f"WHERE revoked = 0 AND {stale}" if stale_only else "WHERE revoked = 0"
+        params = [stale_before] if stale_only else []
+        rows = self._all(
+            "SELECT device_id, name, enrolled_at, last_sync_at, applied_release, status FROM devices "
+            f"{where} ORDER BY coalesce(last_sync_at, 0), name, device_id LIMIT ? OFFSET ?",
+            [*params, limit, offset])
+        total = self._one("SELECT count(*) FROM devices WHERE revoked = 0")[0]
+        stale_count = self._one(f"SELECT count(*) FROM devices WHERE revoked = 0 AND {stale}", [stale_before])[0]
+        boxes = [{"device_id": r[0], "name": r[1], "enrolled_at": r[2], "last_sync_at": r[3],
+                  "applied_release": r[4], "status": json.loads(r[5] or "{}")} for r in rows]
+        return boxes, int(total), int(stale_count)
+
+    def staged_changes(self, limit: int = 500) -> tuple[list[dict], int]:
+        """(the first ``limit`` staged changes with their titles, how many in all)."""
+        rows = self._all("SELECT book_id, op, entry, staged_at FROM staged ORDER BY staged_at, book_id LIMIT ?",
+                         [limit])
+        total = self._one("SELECT count(*) FROM staged")[0]
+        changes = []
+        for book_id, op, entry, staged_at in rows:
+            data = json.loads(entry or "{}")
+            title = data.get("title")
+            if title is None:
+                published = self._one("SELECT entry FROM catalog WHERE book_id = ?", [book_id])
+                title = json.loads(published[0]).get("title", "") if published else ""
+            changes.append({"book_id": book_id, "op": op, "title": title or "", "staged_at": staged_at})
+        return changes, int(total)
+
+    def releases(self, limit: int = 20) -> list[dict]:
+        """The newest ``limit`` releases, newest first."""
+        keys = ("number", "published_at", "books", "added", "removed")
+        return [dict(zip(keys, row)) for row in
+                self._all("SELECT number, published_at, books, added, removed FROM releases "
+                          "ORDER BY number DESC LIMIT ?", [limit])]
+
+
+class HubStorage(StaffStorage):
     """Every query of the hub; subclasses provide connections, transactions and row locks."""
 
     placeholder = "?"
