@@ -112,7 +112,33 @@ def test_round_trip_by_the_commands_counts_usage_once(world):
     assert reads_on_hub(world) == 3  # a second return changes nothing
 
 
-def test_batches_repeat_until_acked_then_are_pruned(world):
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server for this module's hub on PostgreSQL."""
+    from tests.postgres_server import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def any_world(request, tmp_path):
+    """``world`` with the hub on SQLite, and on PostgreSQL."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create_database(f"hub_{uuid.uuid4().hex[:12]}")
+    instance = SyncWorld(tmp_path, database_url=url)
+    instance.add_epubs(2)
+    instance.add_audiobook()
+    instance.publish()
+    instance.enroll()
+    yield instance
+    instance.close()
+
+
+def test_batches_repeat_until_acked_then_are_pruned(any_world):
+    world = any_world
     record_reads(world, 2)
     first = stick(world)
     assert apply(world, first).errors == []
