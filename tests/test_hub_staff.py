@@ -56,7 +56,13 @@ def web(hub):
     """Flask's test client over the hub's app."""
     from sync.hub.app import create_app
 
-    return create_app(hub).test_client()
+    return english(create_app(hub).test_client())
+
+
+def english(client):
+    """``client`` asking for English pages (a browser set to English)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 def csrf_of(html: bytes) -> str:
@@ -109,10 +115,25 @@ def test_csrf_is_enforced_and_rate_limits_apply(web, hub):
     assert hub.storage.latest_release() is None
     from sync.hub.app import create_app
 
-    other = create_app(hub).test_client()
+    other = english(create_app(hub).test_client())
     codes = [log_in(other, NAME, f"wrong {i}").status_code for i in range(6)]
     assert codes == [400] * 5 + [429]
     assert log_in(other).status_code == 429  # even the right password waits now
+
+
+def test_pages_speak_vietnamese_by_default_and_switch(hub):
+    from sync.hub.app import create_app
+
+    client = create_app(hub).test_client()  # no Accept-Language: Vietnamese
+    assert log_in(client, NAME, "sai").data.decode().count("Sai tên hoặc mật khẩu") == 1
+    assert log_in(client).status_code == 303
+    assert "Các điểm đọc" in client.get("/staff/").data.decode()
+    switched = client.get("/staff/language/th?next=/staff/releases")
+    assert switched.status_code == 303 and switched.headers["Location"].endswith("/staff/releases")
+    assert "รุ่นที่เผยแพร่" in client.get("/staff/releases").data.decode()
+    assert client.get("/staff/language/xx").status_code == 404
+    evil = client.get("/staff/language/en?next=//evil.example/staff/")
+    assert evil.headers["Location"].endswith("/staff/") and "evil" not in evil.headers["Location"]
 
 
 def test_a_new_password_ends_open_sessions(web, hub):
@@ -201,7 +222,7 @@ def test_staff_in_a_desktop_browser(tmp_path):
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US").new_page()
             page.goto(server.url + "/staff/releases")
             assert "/staff/login" in page.url
             page.fill("#name", NAME)
@@ -216,7 +237,9 @@ def test_staff_in_a_desktop_browser(tmp_path):
             assert page.locator("[role=status]").inner_text() == "Release 1 is published and signed."
             page.click("text=Fleet")
             assert "Tả Van" in page.locator("#fleet").inner_text()
-            page.click("text=Log out")
+            page.click("text=Tiếng Việt")
+            assert "Các điểm đọc" in page.locator("h1").inner_text()
+            page.click("text=Đăng xuất")
             page.goto(server.url + "/staff/")
             assert "/staff/login" in page.url
             browser.close()

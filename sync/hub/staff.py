@@ -1,6 +1,7 @@
 """The staff pages of the hub: ``/staff/...``, server-rendered, for provincial library staff.
 
-Pages: the fleet (every box: name, group, last seen, applied release and lag,
+Vietnamese, Thai and English (the box's Babel catalogs in ``kiosk-ui/translations``;
+a switcher link sets a cookie under ``/staff``). Pages: the fleet (every box: name, group, last seen, applied release and lag,
 app version, disk free, clock health, last errors; boxes not seen for
 :data:`STALE_DAYS` days stand out) and the releases (what is staged for the
 next release, publishing it, the recent releases).
@@ -25,9 +26,12 @@ import logging
 import secrets
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from content.admin_keys import session_key
@@ -47,7 +51,10 @@ STALE_DAYS = 7
 PAGE_SIZE = 100
 CLOCK_OK_SECONDS = 120
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_ENDPOINTS = frozenset({"staff.login"})
+PUBLIC_ENDPOINTS = frozenset({"staff.login", "staff.language"})
+LOCALES = ("vi", "th", "en")
+LOCALE_NAMES = {"vi": "Tiếng Việt", "th": "ภาษาไทย", "en": "English"}
+LANG_COOKIE = "staff_lang"
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
@@ -65,8 +72,20 @@ def install(app, hub) -> None:
     app.config.update(SESSION_COOKIE_NAME="readpoint_staff", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=timedelta(hours=IDLE_HOURS))
     app.extensions["staff_attempts"] = AttemptLimiter()
-    app.jinja_env.globals.update(csrf_token=csrf_token, staff_name=lambda: (g.get("staff") or {}).get("name"))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(hub.settings["ui_dir"]) / "translations")
+    app.config["BABEL_DEFAULT_LOCALE"] = "vi"
+    Babel(app, locale_selector=_locale)
+    app.jinja_env.globals.update(csrf_token=csrf_token, staff_name=lambda: (g.get("staff") or {}).get("name"),
+                                 STAFF_LOCALES=LOCALE_NAMES, current_staff_locale=lambda: str(get_locale() or "vi"))
     app.register_blueprint(bp)
+
+
+def _locale() -> str:
+    """The staff pages' language: the switcher's cookie, else the browser's, else Vietnamese."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "vi"
 
 
 def _hub():
@@ -107,10 +126,10 @@ def _guard():
     """Refuse every staff request not logged in, and every POST without the CSRF token."""
     if request.endpoint not in PUBLIC_ENDPOINTS and current_staff() is None:
         if request.method not in SAFE_METHODS:
-            abort(403, description="Log in first.")
+            abort(403, description=_("Log in first."))
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?")), 303)
     if request.method not in SAFE_METHODS and not _csrf_ok():
-        abort(400, description="The form has expired: open the page again.")
+        abort(400, description=_("The form has expired: open the page again."))
     return None
 
 
@@ -151,14 +170,14 @@ def login():
     wait = limiter.wait_seconds(client)
     if wait:
         minutes = max(1, -(-wait // 60))
-        page = render_template("staff/login.html", error=f"Too many wrong tries. Wait {minutes} minutes, "
-                               "then try again.", **context)
+        error = _("Too many wrong tries. Wait %(minutes)s minutes, then try again.", minutes=minutes)
+        page = render_template("staff/login.html", error=error, **context)
         return page, 429, {"Retry-After": str(wait)}
     account = hub.storage.staff(name) if name else None
     if not check_password(account["password_hash"] if account else None, request.form.get("password", "")):
         limiter.failed(client)
         log.warning("failed staff login")
-        return render_template("staff/login.html", error="Wrong name or password.", **context), 400
+        return render_template("staff/login.html", error=_("Wrong name or password."), **context), 400
     limiter.succeeded(client)
     session.clear()
     session.permanent = True
@@ -175,22 +194,33 @@ def logout():
     return redirect(url_for("staff.login"), 303)
 
 
+@bp.get("/language/<code>")
+def language(code: str):
+    """Switch the staff pages' language (a cookie under /staff), back to the page it was asked from."""
+    if code not in LOCALES:
+        abort(404)
+    response = redirect(_next_page(), 303)
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path=request.script_root + bp.url_prefix,
+                        httponly=True, samesite="Strict")
+    return response
+
+
 def _box_row(box: dict, latest: int, now: int, stale_before: int) -> dict:
     """What the fleet table shows of one box."""
     status = box["status"]
     seen = box["last_sync_at"]
     offset = status.get("clock_offset_seconds")
     if not isinstance(offset, int):
-        clock = ("unknown", "by USB" if status.get("via") == "bundle" else "not reported")
+        clock = ("unknown", _("unknown"), _("by USB") if status.get("via") == "bundle" else _("not reported"))
     elif abs(offset) <= CLOCK_OK_SECONDS:
-        clock = ("ok", f"{offset:+d} s")
+        clock = ("ok", _("ok"), f"{offset:+d} s")
     else:
-        clock = ("off", f"{offset:+d} s")
+        clock = ("off", _("off"), f"{offset:+d} s")
     free = status.get("disk_free_bytes")
     errors = status.get("errors") if isinstance(status.get("errors"), list) else []
     return {
         "device_id": box["device_id"], "name": box["name"], "group": box.get("group") or "",
-        "last_seen": time.strftime("%Y-%m-%d %H:%M", time.gmtime(seen)) if seen else "never",
+        "last_seen": time.strftime("%Y-%m-%d %H:%M", time.gmtime(seen)) if seen else _("never"),
         "days_unseen": (now - seen) // 86400 if seen else None, "stale": seen is None or seen < stale_before,
         "via": status.get("via", "network") if seen else "",
         "applied": box["applied_release"], "lag": max(latest - box["applied_release"], 0),
@@ -240,9 +270,9 @@ def publish():
     expected = request.form.get("next_number", type=int)
     latest = hub.storage.latest_release()
     if expected != (latest["number"] if latest else 0) + 1:
-        abort(409, description="Someone published meanwhile: open the page again and check the draft.")
+        abort(409, description=_("Someone published meanwhile: open the page again and check the draft."))
     if not hub.storage.staged_changes(limit=1)[1]:
-        abort(409, description="Nothing is staged: there is nothing to publish.")
+        abort(409, description=_("Nothing is staged: there is nothing to publish."))
     try:
         summary = hub.publish()
     except SyncError as error:
