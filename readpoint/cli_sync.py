@@ -193,11 +193,35 @@ def hub_usage(hub_dir: Path, as_json: bool) -> None:
                    f"{total} events, {len(device['not_found'])} terms not found")
 
 
+@hub.command("group")
+@hub_data_option
+@click.argument("group")
+@click.argument("device_ids", nargs=-1, required=True)
+def hub_group(hub_dir: Path, group: str, device_ids: tuple[str, ...]) -> None:
+    """Put boxes into a group of boxes (made if new); GROUP "-" takes them out of any group."""
+    from sync.hub.staff import clean_group
+
+    instance = _open_hub(hub_dir)
+    try:
+        name = None if group == "-" else clean_group(group)
+        if name is None and group != "-":
+            raise click.UsageError(f"not a group name: {group!r}")
+        unknown = [d for d in device_ids if instance.storage.device(d) is None]
+        if unknown:
+            raise click.ClickException(f"no box {unknown[0]} on this hub")
+        moved = instance.storage.set_group(list(device_ids), name)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    click.echo(f"{moved} boxes {'in group ' + repr(name) if name else 'out of their group'}")
+
+
 @hub.command("bundle")
 @hub_data_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Where to write READPOINT_BUNDLE/ (the root of a USB stick).")
-@click.option("--group", default=None, help="Only what this group of boxes gets (groups are not built yet).")
+@click.option("--group", default=None, help="For the boxes of this group (its boxes' acks only, for now).")
 @click.option("--from", "from_release", default=None, type=click.IntRange(min=0),
               help="The release the boxes have: only books changed after it (default: everything).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

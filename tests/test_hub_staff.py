@@ -90,7 +90,7 @@ def add_box(hub, name: str, status: dict | None = None) -> str:
 
 
 STAFF_PAGES = [("GET", "/staff/"), ("GET", "/staff/releases"), ("POST", "/staff/releases/publish"),
-               ("POST", "/staff/logout")]
+               ("POST", "/staff/groups/assign"), ("POST", "/staff/logout")]
 
 
 def test_nothing_is_reachable_without_logging_in(web):
@@ -162,6 +162,24 @@ def test_fleet_shows_every_box_and_stale_ones_stand_out(web, hub):
     assert old not in web.get("/staff/?stale=1&stale_days=20").data.decode()
 
 
+def test_groups_of_boxes(web, hub):
+    school = add_box(hub, "Trường Tả Van", {"applied_release": 0})
+    market = add_box(hub, "Chợ Sa Pa", {"applied_release": 0})
+    assert log_in(web).status_code == 303
+    page = web.get("/staff/")
+    token = csrf_of(page.data)
+    assert web.post("/staff/groups/assign", data={"device": school, "group": "Trường học"}).status_code == 400
+    moved = web.post("/staff/groups/assign", data={"csrf_token": token, "device": school, "group": " Trường  học "})
+    assert moved.status_code == 303
+    assert hub.storage.groups() == [{"name": "Trường học", "boxes": 1}]
+    only = web.get("/staff/?group=Trường học").data.decode()
+    assert school in only and market not in only
+    assert "<p>1 boxes" in only and "<p>2 boxes" in web.get("/staff/").data.decode()  # counts of the group
+    assert web.post("/staff/groups/assign", data={"csrf_token": token, "group": "x"}).status_code == 400
+    web.post("/staff/groups/assign", data={"csrf_token": token, "device": school, "group": ""})
+    assert hub.storage.groups() == [{"name": "Trường học", "boxes": 0}]
+
+
 def test_draft_and_publish(web, hub, tmp_path):
     make_epub(tmp_path / "a.epub", title="Trồng lúa nương")
     hub.add([tmp_path / "a.epub"])
@@ -200,6 +218,16 @@ def test_add_staff_command(tmp_path):
     try:
         assert hub.storage.staff("Anh Tú")["password_hash"].startswith("scrypt$")
         assert hub.storage.staff("Chị Mai") is None
+        box = add_box(hub, "Tả Van")
+    finally:
+        hub.close()
+    group = [*READPOINT, "hub", "group", "--data", str(tmp_path / "hub")]
+    assert subprocess.run([*group, "Huyện Sa Pa", box], cwd=REPO, capture_output=True, timeout=60).returncode == 0
+    assert subprocess.run([*group, "Huyện Sa Pa", "0123456789abcdef"], cwd=REPO, capture_output=True,
+                          timeout=60).returncode == 1
+    hub = Hub(tmp_path / "hub")
+    try:
+        assert hub.storage.groups() == [{"name": "Huyện Sa Pa", "boxes": 1}]
     finally:
         hub.close()
 

@@ -160,6 +160,21 @@ def test_batches_repeat_until_acked_then_are_pruned(any_world):
     assert not list((third / "READPOINT_BUNDLE" / "outbox").glob("usage-*"))
 
 
+def test_a_bundle_for_a_group_carries_only_its_boxes_acks(world):
+    from sync.errors import SyncError
+
+    device = world.library.catalog.db.execute("SELECT device_id FROM device").fetchone()[0]
+    with pytest.raises(SyncError, match="no group"):
+        stick(world, group="Huyện Sa Pa")
+    assert world.hub.storage.set_group([device], "Huyện Sa Pa") == 1
+    world.hub.storage.set_group([], "Huyện Bát Xát")
+    ours = stick(world, group="Huyện Sa Pa")
+    assert [p.name for p in (ours / "READPOINT_BUNDLE" / "acks").iterdir()] == [f"{device}.json"]
+    theirs = stick(world, group="Huyện Bát Xát")
+    assert list((theirs / "READPOINT_BUNDLE" / "acks").iterdir()) == []
+    assert apply(world, theirs).books_added == 3  # the same release for every group, for now
+
+
 def test_tampered_manifest_is_refused(world):
     folder = stick(world)
     path = folder / "READPOINT_BUNDLE" / "manifest.json"

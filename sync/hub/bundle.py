@@ -4,7 +4,8 @@ A bundle is the newest release laid out for a stick (the layout is in
 :mod:`sync.protocol`): its signed manifest byte for byte, its snapshot catalog
 (and the delta from ``--from N`` when the manifest has one), the content files
 of the books a box needs (every book, or those changed after release N), the
-hub's signed ack for every box, and an empty ``outbox/``. Files are named by
+hub's signed ack for every box (of ``--group`` only, when given: every group
+gets the same release until releases can target groups), and an empty ``outbox/``. Files are named by
 their sha256 only. The folder is built as ``.READPOINT_BUNDLE.part`` and renamed
 when every file is written and fsynced, so a stick pulled while the hub writes
 it never holds something that looks whole.
@@ -41,8 +42,8 @@ MAX_SIGNATURE = 1024
 
 def write_bundle(hub: Hub, out: Path, *, group: str | None = None, from_release: int | None = None) -> dict:
     """Write ``out/READPOINT_BUNDLE`` for the newest release; return a summary."""
-    if group:
-        raise SyncError("groups of boxes are not built on this hub yet: make the bundle without --group")
+    if group and not hub.storage.group_exists(group):
+        raise SyncError(f"no group of boxes is named {group!r} on this hub")
     latest = hub.storage.latest_release()
     if latest is None:
         raise SyncError("nothing is published yet: `readpoint hub publish` first")
@@ -79,7 +80,7 @@ def write_bundle(hub: Hub, out: Path, *, group: str | None = None, from_release:
                 _copy(hub.store.path_for(item["sha256"]), building / "files" / item["sha256"])
                 files += 1
                 size += item["size"]
-    for device_id, acked in hub.storage.device_watermarks():
+    for device_id, acked in hub.storage.device_watermarks(group):
         _write(building / "acks" / f"{device_id}.json", hub.signed_ack(device_id, acked, "current"))
     _write(building / "manifest.json", manifest)
     for name in ("catalog", "files", "acks", "outbox", "."):
@@ -87,7 +88,7 @@ def write_bundle(hub: Hub, out: Path, *, group: str | None = None, from_release:
     os.rename(building, target)
     fsync_path(out)
     log.info("bundle of release %d written to %s: %d books, %d files", number, target, books, files)
-    return {"release": number, "from": from_release or 0, "books": books, "files": files, "bytes": size,
+    return {"release": number, "from": from_release or 0, "group": group or "", "books": books, "files": files, "bytes": size,
             "path": str(target)}
 
 

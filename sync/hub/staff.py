@@ -205,6 +205,28 @@ def language(code: str):
     return response
 
 
+MAX_GROUP = 60
+
+
+def clean_group(name: str) -> str | None:
+    """A group name as stored (spaces collapsed, at most :data:`MAX_GROUP` characters), or None if empty."""
+    name = " ".join(name.split())[:MAX_GROUP]
+    return name or None
+
+
+@bp.post("/groups/assign")
+def assign_group():
+    """Put the ticked boxes into a group (made if new), or out of any group with an empty name."""
+    hub = _hub()
+    devices = [d for d in request.form.getlist("device") if d][:1000]
+    if not devices:
+        abort(400, description=_("Tick the boxes to move first."))
+    group = clean_group(request.form.get("group", ""))
+    hub.storage.set_group(devices, group)
+    log.info("staff %r moved %d boxes to group %r", g.staff["name"], len(devices), group)
+    return redirect(url_for("staff.fleet", group=group) if group else url_for("staff.fleet"), 303)
+
+
 def _box_row(box: dict, latest: int, now: int, stale_before: int) -> dict:
     """What the fleet table shows of one box."""
     status = box["status"]
@@ -238,17 +260,19 @@ def fleet():
     stale_days = min(max(stale_days or STALE_DAYS, 1), 3650)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stale_only = request.args.get("stale") == "1"
+    group = clean_group(request.args.get("group", ""))
     now = hub.storage.now()
     stale_before = now - stale_days * 86400
     boxes, total, stale_count = hub.storage.fleet(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                                                  stale_before=stale_before, stale_only=stale_only)
+                                                  stale_before=stale_before, stale_only=stale_only, group=group)
     latest = hub.storage.latest_release()
     latest_number = latest["number"] if latest else 0
     shown_total = stale_count if stale_only else total
     return render_template(
         "staff/fleet.html", boxes=[_box_row(b, latest_number, now, stale_before) for b in boxes],
         total=total, stale_count=stale_count, stale_days=stale_days, stale_only=stale_only, page=page,
-        pages=max(1, -(-shown_total // PAGE_SIZE)), latest=latest_number)
+        pages=max(1, -(-shown_total // PAGE_SIZE)), latest=latest_number, group=group,
+        groups=hub.storage.groups())
 
 
 @bp.get("/releases")

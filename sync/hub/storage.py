@@ -12,7 +12,8 @@ Tables: ``enroll_codes`` (one-time codes, by hash), ``devices`` (public key,
 release), ``usage_counts`` (hourly counts per device, book and kind) and
 ``usage_missed`` (searched-but-not-found terms per device and hour), and
 ``staff`` (provincial staff accounts for the staff pages: name, scrypt hash,
-session epoch).
+session epoch) and ``box_groups`` (groups of boxes, e.g. a district; a box is
+in at most one, ``devices.group_name``).
 
 Times are unix seconds from the hub's clock (:attr:`HubStorage.clock`).
 """
@@ -69,6 +70,11 @@ SCHEMA: list[tuple[int, list[str]]] = [
             created_at BIGINT NOT NULL)""",
         "CREATE INDEX devices_last_sync ON devices (last_sync_at)",
     ]),
+    (3, [
+        "CREATE TABLE box_groups (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        "ALTER TABLE devices ADD COLUMN group_name TEXT",
+        "CREATE INDEX devices_group ON devices (group_name)",
+    ]),
 ]
 
 
@@ -115,20 +121,47 @@ class StaffStorage:
         row = self._one("SELECT name, password_hash, session_epoch FROM staff WHERE name = ?", [name])
         return {"name": row[0], "password_hash": row[1], "session_epoch": row[2]} if row else None
 
-    def fleet(self, *, offset: int, limit: int, stale_before: int, stale_only: bool) -> tuple[list[dict], int, int]:
-        """(one page of boxes, boxes in all, boxes not seen since ``stale_before``), never-seen and stalest first."""
+    def fleet(self, *, offset: int, limit: int, stale_before: int, stale_only: bool,
+              group: str | None = None) -> tuple[list[dict], int, int]:
+        """(one page of boxes, boxes in all, boxes not seen since ``stale_before``), never-seen and stalest first.
+
+        ``group`` limits everything to one group of boxes.
+        """
         stale = "(last_sync_at IS NULL OR last_sync_at < ?)"
-        where = f"WHERE revoked = 0 AND {stale}" if stale_only else "WHERE revoked = 0"
-        params = [stale_before] if stale_only else []
+        scope, scope_params = ("revoked = 0 AND group_name = ?", [group]) if group else ("revoked = 0", [])
+        where = f"WHERE {scope} AND {stale}" if stale_only else f"WHERE {scope}"
+        params = [*scope_params, stale_before] if stale_only else scope_params
         rows = self._all(
-            "SELECT device_id, name, enrolled_at, last_sync_at, applied_release, status FROM devices "
+            "SELECT device_id, name, enrolled_at, last_sync_at, applied_release, status, group_name FROM devices "
             f"{where} ORDER BY coalesce(last_sync_at, 0), name, device_id LIMIT ? OFFSET ?",
             [*params, limit, offset])
-        total = self._one("SELECT count(*) FROM devices WHERE revoked = 0")[0]
-        stale_count = self._one(f"SELECT count(*) FROM devices WHERE revoked = 0 AND {stale}", [stale_before])[0]
+        total = self._one(f"SELECT count(*) FROM devices WHERE {scope}", scope_params)[0]
+        stale_count = self._one(f"SELECT count(*) FROM devices WHERE {scope} AND {stale}",
+                                [*scope_params, stale_before])[0]
         boxes = [{"device_id": r[0], "name": r[1], "enrolled_at": r[2], "last_sync_at": r[3],
-                  "applied_release": r[4], "status": json.loads(r[5] or "{}")} for r in rows]
+                  "applied_release": r[4], "status": json.loads(r[5] or "{}"), "group": r[6]} for r in rows]
         return boxes, int(total), int(stale_count)
+
+    def groups(self) -> list[dict]:
+        """Every group of boxes with how many boxes it has, by name."""
+        rows = self._all("SELECT g.name, count(d.device_id) FROM box_groups g LEFT JOIN devices d "
+                         "ON d.group_name = g.name AND d.revoked = 0 GROUP BY g.name ORDER BY g.name")
+        return [{"name": row[0], "boxes": int(row[1])} for row in rows]
+
+    def set_group(self, device_ids: list[str], group: str | None) -> int:
+        """Put boxes into ``group`` (made if new; None: out of any group); how many boxes moved."""
+        moved = 0
+        with self.transaction() as tx:
+            if group and not self._run(tx, "SELECT 1 FROM box_groups WHERE name = ?", [group]).fetchone():
+                self._run(tx, "INSERT INTO box_groups (name, created_at) VALUES (?, ?)", [group, self.now()])
+            for device_id in device_ids:
+                moved += self._run(tx, "UPDATE devices SET group_name = ? WHERE device_id = ?",
+                                   [group, device_id]).rowcount
+        return moved
+
+    def group_exists(self, group: str) -> bool:
+        """Whether a group of boxes of this name exists."""
+        return self._one("SELECT 1 FROM box_groups WHERE name = ?", [group]) is not None
 
     def staged_changes(self, limit: int = 500) -> tuple[list[dict], int]:
         """(the first ``limit`` staged changes with their titles, how many in all)."""
@@ -253,10 +286,14 @@ class HubStorage(StaffStorage):
         device["status"] = json.loads(device["status"] or "{}")
         return device
 
-    def device_watermarks(self) -> list[tuple[str, int]]:
-        """(device_id, acked_through) of every box not revoked."""
-        return [(row[0], row[1]) for row in
-                self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 ORDER BY device_id")]
+    def device_watermarks(self, group: str | None = None) -> list[tuple[str, int]]:
+        """(device_id, acked_through) of every box not revoked (of one group, when given)."""
+        if group:
+            rows = self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 AND group_name = ? "
+                             "ORDER BY device_id", [group])
+        else:
+            rows = self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 ORDER BY device_id")
+        return [(row[0], row[1]) for row in rows]
 
     def add_challenge(self, nonce: str, device_id: str, lifetime: int) -> None:
         """Remember a challenge nonce for a device for ``lifetime`` seconds; forget expired ones."""
