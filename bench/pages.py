@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 
-from bench.common import median, start_server, stop_server, wrk  # noqa: E402
+from bench.common import measure, start_server, stop_server  # noqa: E402
 
 TARGETS = {"home": 500, "chapter": 200}
 
@@ -45,19 +45,6 @@ def build_library(data_dir: Path, source: Path, books: int = 40) -> dict[str, st
     finally:
         library.close()
     return ids
-
-
-def measure(url: str, runs: int, seconds: int) -> dict:
-    """wrk ``runs`` times at 20 connections; medians of requests/s and p99, total non-2xx."""
-    results = [wrk(url, connections=20, seconds=seconds, headers={"Accept-Encoding": "gzip"})
-               for _ in range(runs)]
-    for number, result in enumerate(results, 1):
-        print(f"  run {number}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms", flush=True)
-    return {
-        "rps": median([r["rps"] for r in results]),
-        "p99_ms": median([r["p99_ms"] for r in results]),
-        "non_2xx": sum(r["non_2xx"] for r in results),
-    }
 
 
 def main() -> None:
