@@ -94,6 +94,7 @@ def plan_file_response(request_headers: Mapping[str, str], size: int, etag: str,
         wanted = None  # the client's copy is of other bytes: send it all
     if wanted == "unsatisfiable":
         headers["Content-Range"] = f"bytes */{size}"
+        headers["Cache-Control"] = "no-store"  # an answer to this request's Range, not the file's
         return FilePlan(416, headers)
     if wanted is None:
         start, length, status = 0, size, 200

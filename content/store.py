@@ -10,7 +10,9 @@ or a whole one; a whole file without a row is an orphan, removed at start-up
 A download from the hub may take days over a weak link, so its partial file is
 kept across restarts: ``tmp/dl-<sha256>-<size>.part`` names the bytes it must
 become (:class:`PartialDownload`); start-up removes other abandoned ``.part``
-files but keeps these while they are no longer than their declared size.
+files but keeps these while they are no longer than their declared size. The
+sync client (``sync/client/downloads.py``) fetches into these partials and
+records in its ``downloads`` table the offset each one has fsynced.
 
 Nothing here builds a path from text it has not checked: :func:`is_sha256`
 guards every name.
@@ -269,23 +271,33 @@ class PartialDownload:
     Its name records what it must become (``tmp/dl-<sha256>-<size>.part``), so
     after a reboot the sync client finds it, asks for the rest with a Range
     request, and :meth:`install` verifies the whole file before it enters the
-    store. Bytes past the declared size are refused; a hash mismatch at the end
-    deletes the partial (the next try starts again from zero).
+    store. Bytes past the declared size are refused; a hash mismatch deletes the
+    partial (the next try starts again from zero).
+
+    A power cut keeps only what was fsynced: the bytes after the last fsync may
+    be garbage although the file is that long. :meth:`write_at` fsyncs every
+    :attr:`SYNC_EVERY` bytes and tells its caller each offset that is now on
+    disk, so the caller can record it; on resume, :meth:`truncate` cuts the file
+    back to the recorded offset before writing from there.
     """
 
     _NAME = re.compile(r"dl-([0-9a-f]{64})-([0-9]{1,15})\.part")
-    SYNC_EVERY = 4 * 2**20  # fsync while appending, so a power cut loses at most this much
+    SYNC_EVERY = 4 * 2**20  # fsync while writing, so a power cut loses at most this much
 
     def __init__(self, store: ContentStore, sha256: str, size: int):
         """Name the partial of ``sha256`` (``size`` bytes) in ``store``'s ``tmp/``."""
         if not is_sha256(sha256):
             raise StoreError(f"not a sha256: {sha256!r}")
-        if not isinstance(size, int) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 10**15:
             raise StoreError(f"not a file size: {size!r}")
         self.store = store
         self.sha256 = sha256
         self.size = size
         self.path = store.tmp / f"dl-{sha256}-{size}.part"
+
+    def __repr__(self) -> str:
+        """The partial's file name."""
+        return f"<PartialDownload {self.path.name}>"
 
     @classmethod
     def parse_name(cls, name: str) -> tuple[str, int] | None:
@@ -295,22 +307,51 @@ class PartialDownload:
 
     @property
     def offset(self) -> int:
-        """How many bytes are already here (where a Range request resumes)."""
+        """How many bytes the file holds now (fsynced or not)."""
         try:
             return self.path.stat().st_size
         except FileNotFoundError:
             return 0
 
-    def append(self, chunks: Iterable[bytes]) -> int:
-        """Append ``chunks`` durably; return the new offset.
+    def truncate(self, offset: int) -> None:
+        """Cut the file back to ``offset`` bytes (made empty if missing).
 
-        Raises :class:`StoreError` (and keeps only the declared size) when the
-        bytes run past the size the manifest declared.
+        For resuming from an offset known to be on disk: whatever lies past it
+        may be what a power cut left of unsynced writes. StoreError when
+        ``offset`` is past the bytes the file holds.
         """
-        written_since_sync = 0
-        with open(self.path, "ab") as out:
+        if not isinstance(offset, int) or not 0 <= offset <= self.offset:
+            raise StoreError(f"cannot cut {self.path.name} ({self.offset} bytes) to {offset!r}")
+        with open(self.path, "ab") as handle:
+            handle.truncate(offset)
+
+    def sync(self) -> int:
+        """Flush the file to disk; return how many bytes are now known to be there (0 if missing)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return 0
+        try:
+            os.fsync(fd)
+            return min(os.fstat(fd).st_size, self.size)
+        finally:
+            os.close(fd)
+
+    def write_at(self, start: int, chunks: Iterable[bytes], *, on_sync: Callable[[int], None] | None = None) -> int:
+        """Write ``chunks`` from byte ``start`` on, cutting off what was after it; return the offset reached.
+
+        The file is fsynced every :attr:`SYNC_EVERY` bytes, then ``on_sync`` is
+        called with the offset now on disk; and once more (without the call) at
+        the end, also when ``chunks`` raises. Raises :class:`StoreError`, keeping
+        only the declared size, when the bytes run past it.
+        """
+        if not isinstance(start, int) or not 0 <= start <= min(self.offset, self.size):
+            raise StoreError(f"cannot write {self.path.name} ({self.offset} bytes) from {start!r}")
+        with open(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666), "r+b") as out:
             fcntl.flock(out.fileno(), fcntl.LOCK_EX)
-            offset = out.tell()
+            out.truncate(start)
+            out.seek(start)
+            offset = synced = start
             try:
                 for chunk in chunks:
                     if offset + len(chunk) > self.size:
@@ -318,30 +359,51 @@ class PartialDownload:
                         raise StoreError(f"more bytes than the declared {self.size} for {self.sha256}")
                     out.write(chunk)
                     offset += len(chunk)
-                    written_since_sync += len(chunk)
-                    if written_since_sync >= self.SYNC_EVERY:
+                    if offset - synced >= self.SYNC_EVERY:
                         out.flush()
                         os.fsync(out.fileno())
-                        written_since_sync = 0
+                        synced = offset
+                        if on_sync is not None:
+                            on_sync(offset)
             finally:
                 out.flush()
                 os.fsync(out.fileno())
         return offset
 
-    def install(self) -> str:
-        """Verify the complete download and move it into the store; return its sha256.
+    def append(self, chunks: Iterable[bytes]) -> int:
+        """Append ``chunks`` durably; return the new offset (see :meth:`write_at`)."""
+        return self.write_at(self.offset, chunks)
 
-        :class:`StoreError` if it is not complete yet; :class:`HashMismatch` (the
-        partial is deleted) when its bytes are not the expected ones.
+    def verify(self) -> None:
+        """Hash the complete download, which must be the expected bytes.
+
+        :class:`StoreError` if it is not complete yet; :class:`HashMismatch`
+        (the partial is deleted) when its bytes are not the expected ones.
         """
-        if self.offset != self.size:
-            raise StoreError(f"download of {self.sha256} is incomplete ({self.offset} of {self.size} bytes)")
+        self._check_complete()
         if sha256_of_file(self.path) != self.sha256:
             self.discard()
             raise HashMismatch(f"downloaded bytes do not match {self.sha256}")
+
+    def install(self, *, verified: bool = False) -> str:
+        """Verify the complete download and move it into the store; return its sha256.
+
+        Raises as :meth:`verify`. ``verified`` skips hashing the file again when
+        the caller has recorded that :meth:`verify` passed after the last write
+        (the sync client's ``downloads`` row); completeness is still checked.
+        """
+        if verified:
+            self._check_complete()
+        else:
+            self.verify()
         self.store._install(self.path, self.sha256)
         self.path.unlink(missing_ok=True)  # when an identical file was already stored
         return self.sha256
+
+    def _check_complete(self) -> None:
+        """StoreError unless the file holds exactly its declared size."""
+        if self.offset != self.size:
+            raise StoreError(f"download of {self.sha256} is incomplete ({self.offset} of {self.size} bytes)")
 
     def discard(self) -> None:
         """Delete the partial (start again from zero next time)."""

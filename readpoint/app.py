@@ -10,6 +10,7 @@ from flask import Flask
 from content.library import Library
 from readpoint import __version__, assets, capacity, errors, formatting, i18n, security, tai_viet, usage
 from content.settings import load_settings, resolve_data_dir
+from readpoint.fragment_cache import here_url
 from readpoint.views import BLUEPRINTS
 
 __all__ = ["create_app"]
@@ -48,5 +49,6 @@ def create_app(test_config: dict | None = None, *, data_dir: str | Path | None =
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["version"] = __version__
+    app.jinja_env.globals["here_url"] = here_url  # a page's link to itself, never the raw request text
     app.jinja_env.globals["site_name"] = settings["site_name"]
     return app

@@ -24,6 +24,7 @@ __all__ = ["init_app", "asset_url", "bp", "PRECOMPRESS_MAX"]
 bp = Blueprint("assets", __name__)
 
 PRECOMPRESS_MAX = 4 * 1024 * 1024  # pdf.js's worker (1.1 MB) is the largest asset
+# Caches below are keyed by the names of the static folder's files only: bounded by the folder.
 
 
 def _static_dir() -> Path:
@@ -42,13 +43,28 @@ def _asset_hash(name: str) -> str:
     return cache[name]
 
 
+def _static_files() -> dict[str, Path]:
+    """Every file inside the static folder by its name there ("icons/book.svg"), listed once per process."""
+    files = current_app.extensions.get("asset_files")
+    if files is None:
+        root = _static_dir().resolve()
+        files = {}
+        for path in sorted(root.rglob("*")):
+            resolved = path.resolve()
+            if resolved.is_file() and root in resolved.parents:
+                files[path.relative_to(root).as_posix()] = resolved
+        current_app.extensions["asset_files"] = files
+    return files
+
+
 def _safe_path(name: str) -> Path | None:
-    """The file for an asset name, only if it is inside the static folder."""
-    root = _static_dir().resolve()
-    candidate = (root / name).resolve()
-    if root not in candidate.parents or not candidate.is_file():
-        return None
-    return candidate
+    """The file for an asset name, only if the name is one of the static folder's files, spelled as listed.
+
+    Any other spelling (``./site.css``, ``a/../site.css``, ``site.css%00``, a
+    300-character name) is refused by one dictionary lookup, before any file
+    system work, so no spelling costs more than a 404 or takes a place in a cache.
+    """
+    return _static_files().get(name)
 
 
 def asset_url(name: str) -> str:

@@ -44,6 +44,9 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from readpoint.log_limits import limit_handlers
+
+    limit_handlers()  # a crowd or a crawler must not flood the journal
 
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -185,18 +188,50 @@ def import_command(data_dir: Path | None, paths: tuple[Path, ...], usb: bool, as
 @cli.command()
 @data_option
 def check(data_dir: Path | None) -> None:
-    """Verify the catalog, every stored file's hash and the search index; exit 1 on problems."""
+    """Verify the catalog, every stored file's hash and the search index; exit 1 on problems.
+
+    Also reports the free space of the data directory's disk on stderr (a warning when low).
+    """
+    from content.disk import disk_space
+
     library, _settings = _open(data_dir, create=False)
     try:
         problems = library.check()
+        space = disk_space(library.data_dir)
     finally:
         library.close()
+    click.echo(f"disk: {space.describe()}", err=True)  # stdout lists problems only
+    if space.low:
+        click.echo("warning: the disk is nearly full: run `readpoint gc`, or remove books", err=True)
     if problems:
         for problem in problems:
             click.echo(problem)
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ok: catalog, files and search index agree")
+
+
+@cli.command()
+@data_option
+def gc(data_dir: Path | None) -> None:
+    """Free disk space without losing anything: partial and orphan files, unused thumbnails, the catalog's log.
+
+    Safe while the server runs; stored files are left alone while an import or sync runs.
+    """
+    from content.disk import collect_garbage
+
+    library, _settings = _open(data_dir, create=False)
+    try:
+        report = collect_garbage(library)
+    finally:
+        library.close()
+    click.echo(f"removed {report.parts_removed} partial file(s), {len(report.orphans_removed)} orphan file(s), "
+               f"{report.thumbnails_removed} unused thumbnail(s)")
+    if report.store_skipped:
+        click.echo("an import or sync is running: stored files were left alone; run gc again later", err=True)
+    click.echo("catalog log: " + ("checkpointed and truncated" if report.wal_checkpointed
+                                  else "could not be checkpointed now (busy, or no room yet)"))
+    click.echo(f"freed {report.freed / 2**20:.1f} MB; disk: {report.after.describe()}")
 
 
 @cli.command()

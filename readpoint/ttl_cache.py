@@ -13,17 +13,20 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from readpoint.fragment_cache import size_of
+
 __all__ = ["TtlCache"]
 
 
 class TtlCache:
     """Values computed by a function, kept for ``seconds`` per key; thread-safe."""
 
-    def __init__(self, seconds: float, max_entries: int = 64):
-        """A cache whose entries live ``seconds``; at most ``max_entries`` keys."""
+    def __init__(self, seconds: float, max_bytes: int = 1024 * 1024):
+        """A cache whose entries live ``seconds``; about ``max_bytes`` in all (keys included)."""
         self.seconds = seconds
-        self.max_entries = max_entries
-        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self.max_bytes = max_bytes
+        self._values: dict[Hashable, tuple[float, Any, int]] = {}
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -34,13 +37,20 @@ class TtlCache:
         if found is not None and now - found[0] < self.seconds:
             return found[1]
         value = compute()
+        size = size_of(key) + size_of(value)
         with self._lock:
-            if len(self._values) >= self.max_entries:
+            old = self._values.pop(key, None)
+            self._bytes -= old[2] if old else 0
+            if self._bytes + size > self.max_bytes:  # entries expire anyway: start afresh
                 self._values.clear()
-            self._values[key] = (now, value)
+                self._bytes = 0
+            if size <= self.max_bytes:
+                self._values[key] = (now, value, size)
+                self._bytes += size
         return value
 
     def clear(self) -> None:
         """Forget everything (after an import, or in tests)."""
         with self._lock:
             self._values.clear()
+            self._bytes = 0

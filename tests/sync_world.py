@@ -112,6 +112,13 @@ class SyncWorld:
             self._library = Library(self.box_dir)
         return self._library
 
+    def restart_box(self):
+        """Close the box's library and open it again with its start-up check (a reboot); the report."""
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+        return self.library.startup(background=False)
+
     def settings(self) -> dict:
         """The box's settings as the CLI would load them."""
         from content.settings import load_settings

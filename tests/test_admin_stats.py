@@ -103,8 +103,9 @@ def test_capacity_disk_and_sync_on_the_front_page(app, client, desk, data_dir):
     assert "4 lượt" in page and " ms" in page
     assert "Dung lượng còn trống" in page and "chưa đồng bộ" in page
     with sqlite3.connect(data_dir / "catalog.sqlite3") as db:
-        db.execute("INSERT INTO sync_state (id, applied_release, stage, updated_at) "
-                   "VALUES (1, 42, 'done', '2026-03-01T08:00:00+00:00')")
+        db.execute("INSERT OR IGNORE INTO sync_state (id) VALUES (1)")  # the sync client's migration makes it
+        db.execute("UPDATE sync_state SET applied_release = 42, stage = 'done', "
+                   "updated_at = '2026-03-01T08:00:00+00:00' WHERE id = 1")
     page = client.get("/admin/").data.decode()
     assert "2026-03-01 08:00" in page and "done" in page and ">42<" in page
 

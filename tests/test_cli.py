@@ -87,7 +87,7 @@ def test_no_starter_flag(tmp_path):
 
 
 def test_help_on_every_command():
-    for command in ([], ["serve"], ["import"], ["check"], ["reindex"]):
+    for command in ([], ["serve"], ["import"], ["check"], ["gc"], ["reindex"]):
         result = run(*command, "--help")
         assert result.returncode == 0
         assert "Usage:" in result.stdout and "--data" in result.stdout or not command

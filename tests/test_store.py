@@ -165,6 +165,41 @@ def test_start_up_removes_other_parts_and_overlong_partials(tmp_path):
     assert [p.path for p in store.partials()] == [kept.path]
 
 
+def test_partial_records_synced_offsets_and_resumes_after_unsynced_garbage(tmp_path):
+    data = random.Random(8).randbytes(10_000)
+    store = ContentStore(tmp_path)
+    part = store.partial(hashlib.sha256(data).hexdigest(), len(data))
+    part.SYNC_EVERY = 3000
+    synced = []
+    assert part.write_at(0, [data[i : i + 1000] for i in range(0, 7000, 1000)], on_sync=synced.append) == 7000
+    assert synced == [3000, 6000] and part.sync() == 7000
+    with open(part.path, "r+b") as handle:  # what a power cut may leave past the last recorded fsync
+        handle.seek(6000)
+        handle.write(b"\0" * 1500)
+    part.truncate(synced[-1])
+    assert part.offset == 6000
+    with pytest.raises(StoreError):
+        part.truncate(6001)  # never past what is there
+    assert part.write_at(6000, [data[6000:]]) == len(data)
+    assert part.install() == part.sha256 and store.verify(part.sha256)
+
+
+def test_write_at_restarts_from_zero_and_install_trusts_a_recorded_verify(tmp_path):
+    data = b"readpoint" * 500
+    store = ContentStore(tmp_path)
+    part = store.partial(hashlib.sha256(data).hexdigest(), len(data))
+    part.append([b"garbage" * 100])
+    part.write_at(0, [data])  # a 200 answer to a Range request: start again
+    part.verify()
+    assert part.install(verified=True) == part.sha256 and store.verify(part.sha256)
+    half = store.partial("4" * 64, 10)
+    half.append([b"12345"])
+    with pytest.raises(StoreError, match="incomplete"):
+        half.install(verified=True)  # completeness is checked even without hashing
+    with pytest.raises(StoreError):
+        half.write_at(6, [b"x"])  # no holes
+
+
 @pytest.mark.parametrize("name", ["dl-../../x-5.part", "dl-" + "g" * 64 + "-5.part", "dl-" + "a" * 64 + "-x.part"])
 def test_partial_names_are_checked(name):
     from content.store import PartialDownload

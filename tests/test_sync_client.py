@@ -43,6 +43,8 @@ def test_first_sync_then_up_to_date_then_removal(world):
         "release_before": 1, "release_after": 1, "books_added": 0, "books_removed": 0, "files_downloaded": 0,
         "bytes_down": 0, "bytes_up": 0, "events_sent": 0, "errors": []}
     assert again.bytes_down < 2000
+    last = world.library.catalog.db.execute("SELECT last_result FROM sync_state WHERE id = 1").fetchone()[0]
+    assert json.loads(last) == again.as_json()  # what the librarian's desk shows as the last result
     world.hub.remove([ids[0]])
     world.publish()
     third = world.sync()

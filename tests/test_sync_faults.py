@@ -70,6 +70,32 @@ def test_a_download_cut_by_a_dead_process_resumes_from_the_saved_offset(world):
     assert second.bytes_down < size - offset + 100_000
 
 
+def test_a_partial_download_survives_a_start_up_between_runs(world):
+    book = world.add_epubs(1, pad=3_000_000)[0]
+    world.publish()
+    world.enroll()
+    world.use_proxy(lambda m, p, n: (Action(cut_after=1_500_000) if n == 0 else
+                                     Action(status=503, headers={"Retry-After": "0"}))
+                    if p.startswith("/files/") else None)
+    first = world.sync()  # cut mid-file, then the hub is "down" for files: the offset stays recorded
+    assert first.errors and not world.library.catalog.book_exists(book)
+    (part,) = world.library.store.partials()
+    offset = world.library.catalog.db.execute("SELECT offset FROM downloads WHERE sha256 = ?",
+                                              [part.sha256]).fetchone()[0]
+    assert 1_000_000 < offset <= part.offset < part.size
+
+    startup = world.restart_box()  # a reboot: the start-up clean-up runs between the two syncs
+    assert startup.stale_parts_removed == 0
+    assert [(p.sha256, p.offset) for p in world.library.store.partials()] == [(part.sha256, part.offset)]
+    world.proxy.close()
+    world.proxy = None
+    world.write_box_settings()
+    second = world.sync()
+    assert second.errors == [] and world.library.catalog.book_exists(book)
+    assert second.bytes_down < part.size - offset + 100_000  # resumed at the offset, not from zero
+    assert world.library.store.partials() == [] and world.library.check() == []
+
+
 @pytest.mark.slow
 def test_stalls_and_error_statuses_are_retried(world):
     world.add_epubs(1)
@@ -195,7 +221,7 @@ def test_a_full_disk_during_a_download(tmp_path):
         report = world.sync()
         assert any("storage is full (No space left" in e for e in report.errors), report.errors
         assert world.library.catalog.book_exists(small) and not world.library.catalog.book_exists(big)
-        assert not list((mount / "box" / "tmp").glob("*.download"))  # the part was given back
+        assert not list((mount / "box" / "tmp").glob("dl-*.part"))  # the part was given back
         assert world.library.check() == []
         filler.unlink()
         again = world.sync()

@@ -126,7 +126,7 @@ def test_a_tampered_catalog_file_is_refused(world):
     report = world.sync()
     assert any("bytes offered" in e or "do not match the catalog's hash" in e for e in report.errors)
     unchanged(world, report)
-    assert not list(world.box_dir.glob("tmp/*.download"))
+    assert not list(world.box_dir.glob("tmp/dl-*.part"))
 
 
 def test_a_tampered_or_swapped_content_file_is_refused(world):

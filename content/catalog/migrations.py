@@ -373,6 +373,12 @@ def usage_rollup(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0019_sync_last_result")
+def sync_last_result(db: Database) -> None:
+    """What the last sync run ended with (its JSON report), for the librarian's desk."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN last_result TEXT")
+
+
 @MIGRATIONS(name="0011_sync_outbox")
 def sync_outbox(db: Database) -> None:
     """Usage ranges a box has left on USB sticks and the hub has not acknowledged (``sync.client.bundle``).

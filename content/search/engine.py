@@ -87,10 +87,12 @@ def _chapter_text(db: Database, book_id: str, position: int) -> str:
     return row[0] if row else ""
 
 
-def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery) -> list[SearchHit]:
+def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery,
+            deadline: Deadline | None = None) -> list[SearchHit]:
     """Turn ranked book ids into hits with catalog metadata and snippets.
 
-    Books no longer active (an index behind the catalog) are left out.
+    Books no longer active (an index behind the catalog) are left out. Snippets
+    are made within ``deadline``: once it has passed, the rest show their text's start.
     """
     if not ranked:
         return []
@@ -129,7 +131,7 @@ def hydrate(db: Database, ranked: list[Ranked], parsed: ParsedQuery) -> list[Sea
                 language=book["language"],
                 format=book["format"],
                 categories=categories.get(item.book_id, []),
-                snippet=make_snippet(text, pattern),
+                snippet=make_snippet(text, pattern, deadline=deadline.at if deadline else None),
                 chapter=item.position,
             )
         )
@@ -207,7 +209,8 @@ class SearchIndex(abc.ABC):
             return SearchResults(query=query, page=query.page, per_page=query.per_page)
         deadline = Deadline(self.budget if query.budget is None else query.budget)
         found = self._find(catalog, parsed, query, deadline)
-        hits = hydrate(catalog.db, found.ranked, parsed)
+        hits = hydrate(catalog.db, found.ranked, parsed, deadline)
+        cut = found.timed_out or deadline.expired()  # snippets count against the budget too
         suggestion = None
         if found.total == 0 and not found.timed_out and not deadline.expired():
             suggestion = suggest(parsed, self._vocabulary(catalog), deadline.at)
@@ -218,7 +221,7 @@ class SearchIndex(abc.ABC):
             per_page=query.per_page,
             results=hits,
             suggestion=suggestion,
-            timed_out=found.timed_out,
+            timed_out=cut,
         )
 
 

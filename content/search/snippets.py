@@ -8,6 +8,7 @@ in the original text without analysing the whole chapter again.
 from __future__ import annotations
 
 import re
+import time
 
 from content.search.analysis import fold_view, normalize, word_char_class
 from content.search.query import ParsedQuery
@@ -80,13 +81,16 @@ def _matches(view: str, pattern: re.Pattern | None) -> list[re.Match]:
     return matches
 
 
-def _first_chunk_with_matches(text: str, pattern: re.Pattern | None, width: int):
+def _first_chunk_with_matches(text: str, pattern: re.Pattern | None, width: int, deadline: float | None):
     """(offset, NFC chunk, matches) of the first chunk of ``text`` where the query matches.
 
     Folding a whole long chapter costs more than the search itself: chunks are folded
-    one after the other until one matches (the first chunk if none does).
+    one after the other until one matches (the first chunk if none does, or if the
+    ``time.monotonic()`` ``deadline`` passes first).
     """
     for offset in range(0, len(text), _CHUNK_CHARS):
+        if deadline is not None and offset and time.monotonic() >= deadline:
+            break
         chunk = normalize(text[offset : offset + _CHUNK_CHARS + width])
         matches = _matches(fold_view(chunk).replace("_", " "), pattern)
         if matches:
@@ -94,12 +98,13 @@ def _first_chunk_with_matches(text: str, pattern: re.Pattern | None, width: int)
     return 0, normalize(text[: _CHUNK_CHARS + width]), []
 
 
-def make_snippet(text: str, pattern: re.Pattern | None, width: int = SNIPPET_CHARS) -> tuple[Segment, ...]:
-    """Segments ``(text, is_match)`` of a window of ``text``; its start if nothing matches."""
+def make_snippet(text: str, pattern: re.Pattern | None, width: int = SNIPPET_CHARS, *,
+                 deadline: float | None = None) -> tuple[Segment, ...]:
+    """Segments ``(text, is_match)`` of a window of ``text``; its start if nothing matches by ``deadline``."""
     text = text or ""
     if not text.strip():
         return ()
-    offset, chunk, matches = _first_chunk_with_matches(text, pattern, width)
+    offset, chunk, matches = _first_chunk_with_matches(text, pattern, width, deadline)
     anchor = matches[_best_anchor(matches, width)].start() if matches else 0
     start, end = _window(chunk, anchor, width)
     segments: list[Segment] = [("…", False)] if offset + start else []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
+from content.disk import disk_space
 from readpoint import __version__
 from readpoint.views.common import book_or_404, file_url, library, thumb_url
 
@@ -14,8 +15,19 @@ bp = Blueprint("api", __name__)
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness and a count of active books, for the fleet and for tests."""
-    return jsonify({"status": "ok", "books": library().catalog.count_books(), "version": __version__})
+    """Liveness, a count of active books and the state of the disk, for the fleet, the librarian and tests.
+
+    ``disk_full`` is true while writes fail for want of space (usage events are
+    being dropped); ``disk_free`` is the free space in bytes.
+    """
+    space = disk_space(library().data_dir)
+    return jsonify({
+        "status": "ok",
+        "books": library().catalog.count_books(),
+        "version": __version__,
+        "disk_free": space.free,
+        "disk_full": current_app.extensions["events"].disk_full or space.free == 0,
+    })
 
 
 def book_json(book: dict) -> dict:

@@ -28,8 +28,8 @@ KNOWN_ICONS = frozenset({"farming", "health", "law", "children", "culture", "lan
 def _set_up_app(state) -> None:
     """Every app gets its own caches: the "most read" aggregate and the rendered shelves."""
     state.app.extensions["most_read_cache"] = TtlCache(MOST_READ_SECONDS)
-    state.app.extensions["home_fragments"] = FragmentCache()
-    state.app.extensions["home_pages"] = FragmentCache(max_entries=128)
+    state.app.extensions["home_fragments"] = FragmentCache(max_bytes=2 * 1024 * 1024)
+    state.app.extensions["home_pages"] = FragmentCache(max_bytes=4 * 1024 * 1024)
 
 
 def resume_url(position: Position) -> str:
@@ -104,7 +104,8 @@ def index():
     """
     popular = _most_read_ids()
     pages: FragmentCache = current_app.extensions["home_pages"]
-    return pages.get(page_key(request.cookies.get("pos", ""), popular), lambda: _render_home(popular))
+    positions = "~".join(position.encode() for position in read_positions()[:MAX_CONTINUE])  # not the raw cookie
+    return pages.get(page_key(positions, popular), lambda: _render_home(popular))
 
 
 @bp.route("/category/<category_id>")

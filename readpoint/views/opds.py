@@ -41,13 +41,13 @@ from readpoint.views.common import book_or_404, file_url, library, page_number, 
 from readpoint.views.listen import audio_chapters
 from readpoint.views.search import run_search, search_query
 
-__all__ = ["bp", "POPULAR_SIZE", "FEED_CACHE_ENTRIES"]
+__all__ = ["bp", "POPULAR_SIZE", "FEED_CACHE_BYTES"]
 
 bp = Blueprint("opds", __name__)
 
 POPULAR_SIZE = 24
 POPULAR_SECONDS = 60
-FEED_CACHE_ENTRIES = 256
+FEED_CACHE_BYTES = 4 * 1024 * 1024  # kept feeds, keys included (see readpoint.fragment_cache)
 BOOK_FILE_ROLES = ("primary", "chapter")
 V1, V2 = 1, 2
 
@@ -55,7 +55,7 @@ V1, V2 = 1, 2
 @bp.record_once
 def _set_up_app(state) -> None:
     """Every app gets its own feed cache and its own "most read" count (once a minute)."""
-    state.app.extensions["opds_feeds"] = FragmentCache(max_entries=FEED_CACHE_ENTRIES)
+    state.app.extensions["opds_feeds"] = FragmentCache(max_bytes=FEED_CACHE_BYTES)
     state.app.extensions["opds_most_read"] = TtlCache(POPULAR_SECONDS)
 
 

@@ -38,7 +38,7 @@ RESOURCE_CACHE = "public, max-age=86400"
 def _set_up_app(state) -> None:
     """Every app serving the reader gets its own chapter cache, and templates see night mode."""
     state.app.extensions["chapter_cache"] = ChapterCache()
-    state.app.extensions["chapter_pages"] = FragmentCache(max_entries=256)
+    state.app.extensions["chapter_pages"] = FragmentCache(max_bytes=8 * 1024 * 1024)
     state.app.jinja_env.globals["night_mode"] = night_mode
 
 

@@ -1,29 +1,31 @@
 """Content files from the hub: resumable, verified, installed by the durability rules.
 
-A file being fetched lives in ``tmp/<sha256>.download`` (not ``.part``: the
-start-up clean-up leaves it alone, so it survives a reboot), and its
-``downloads`` row holds the offset that is known to be on disk: the file is
-fsynced before the offset is written, every :data:`SYNC_EVERY` bytes and
-whenever the link fails. A resumed request asks ``Range: bytes=<offset>-`` with
+A file being fetched is the content store's resumable partial
+(:class:`content.store.PartialDownload`, ``tmp/dl-<sha256>-<size>.part``: the
+start-up clean-up keeps it, so it survives a reboot), and its ``downloads`` row
+holds the offset that is known to be on disk: the partial is fsynced before the
+offset is written, every :data:`SYNC_EVERY` bytes and whenever the link fails.
+A resumed fetch first cuts the partial back to that offset (a power cut can
+leave unsynced garbage past it), then asks ``Range: bytes=<offset>-`` with
 ``If-Range: "<sha256>"``: a 206 must continue exactly there, a 200 restarts from
 zero, a 416 means the part is whole. Never more than the declared size is
-written; the whole file is hashed before it counts as complete. A complete file
-stays in ``tmp/`` until :meth:`Downloads.install` renames it into the store
-right before its book's rows are written.
+written; the whole file is hashed before it counts as complete, and only then
+does its row record the full size (so a row at full size means "verified"). A
+complete file stays in ``tmp/`` until :meth:`Downloads.install` moves it into
+the store right before its book's rows are written.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
 
 from content.catalog import now_iso
-from content.store import ContentStore, fsync_path, is_sha256
+from content.errors import StoreError
+from content.store import ContentStore, PartialDownload
 from sync.client.transport import LINK_ERRORS, RETRY_STATUSES, BudgetSpent, Transport
 from sync.errors import (
     ArtifactMismatch,
@@ -38,7 +40,7 @@ __all__ = ["Downloads", "StorageFull", "SYNC_EVERY", "free_space_reserve"]
 
 log = logging.getLogger(__name__)
 
-SYNC_EVERY = 4 * 1024 * 1024
+SYNC_EVERY = PartialDownload.SYNC_EVERY  # bytes between fsyncs, each followed by a recorded offset
 WRITE_CHUNK = 64 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -63,11 +65,12 @@ class Downloads:
         self.store = store
         self.transport = transport
 
-    def part_path(self, sha256: str) -> Path:
-        """Where a file being fetched lives."""
-        if not is_sha256(sha256):
-            raise ArtifactMismatch(f"not a sha256: {sha256!r}")
-        return self.store.tmp / f"{sha256}.download"
+    def partial(self, sha256: str, size: int) -> PartialDownload:
+        """The store's partial for a file being fetched (ArtifactMismatch for a bad hash or size)."""
+        try:
+            return self.store.partial(sha256, size)
+        except StoreError as error:
+            raise ArtifactMismatch(f"manifest: {error}") from None
 
     def _row(self, sha256: str) -> dict | None:
         """The ``downloads`` row of a file, or None."""
@@ -82,9 +85,14 @@ class Downloads:
                        "offset = excluded.offset, size = excluded.size, updated_at = excluded.updated_at",
                        [sha256, size, offset, f'"{sha256}"', release, now_iso()])
 
-    def forget(self, sha256: str) -> None:
-        """Drop a file's part and row (a failed or finished download)."""
-        self.part_path(sha256).unlink(missing_ok=True)
+    def _record(self, part: PartialDownload, offset: int, release: int | None) -> None:
+        """Record a durable offset short of the end (the full size is recorded once verified)."""
+        if offset < part.size:
+            self._save_offset(part.sha256, part.size, offset, release)
+
+    def forget(self, sha256: str, size: int) -> None:
+        """Drop a file's partial and row (a failed or finished download)."""
+        self.partial(sha256, size).discard()
         with self.catalog.write() as db:
             db.execute("DELETE FROM downloads WHERE sha256 = ?", [sha256])
 
@@ -93,17 +101,16 @@ class Downloads:
         if self.store.has(sha256):
             return True
         row = self._row(sha256)
-        part = self.part_path(sha256)
-        return row is not None and row["offset"] == row["size"] and part.is_file() \
-            and part.stat().st_size == row["size"]
+        return row is not None and row["offset"] == row["size"] \
+            and self.store.partial(sha256, row["size"]).offset == row["size"]
 
     def remove_strays(self) -> int:
-        """Delete ``tmp/*.download`` files that no ``downloads`` row names; return how many."""
-        known = {row[0] for row in self.catalog.db.execute("SELECT sha256 FROM downloads")}
+        """Delete partials that no ``downloads`` row names (hash and size); return how many."""
+        known = {(row[0], row[1]) for row in self.catalog.db.execute("SELECT sha256, size FROM downloads")}
         removed = 0
-        for part in self.store.tmp.glob("*.download"):
-            if part.name.removesuffix(".download") not in known:
-                part.unlink(missing_ok=True)
+        for part in self.store.partials():
+            if (part.sha256, part.size) not in known:
+                part.discard()
                 removed += 1
         return removed
 
@@ -121,9 +128,11 @@ class Downloads:
         """
         if self.complete(sha256):
             return 0
-        part = self.part_path(sha256)
+        part = self.partial(sha256, size)
         row = self._row(sha256)
-        on_disk = part.stat().st_size if part.is_file() else 0
+        if row is not None and row["size"] != size:
+            self.store.partial(sha256, row["size"]).discard()  # another size was declared before
+        on_disk = part.offset
         offset = min(row["offset"], on_disk) if row and row["size"] == size else 0
         if budgeted and not self.transport.meter.allows(size - offset):
             raise BudgetSpent(sha256)
@@ -131,25 +140,71 @@ class Downloads:
         if size - on_disk > free - free_space_reserve(self.store.tmp):
             raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
                               "some kept in reserve)")
-        with open(part, "ab") as handle:
-            handle.truncate(offset)
+        part.truncate(offset)
         self._save_offset(sha256, size, offset, release)
         received = 0
         try:
-            received = self._receive(path or f"/files/{sha256}", sha256, size, offset, release)
+            received = self._receive(path or f"/files/{sha256}", part, offset, release)
         except OSError as error:
             if error.errno in _STORAGE_ERRNOS:
-                self.forget(sha256)
+                self.forget(sha256, size)
                 raise StorageFull(f"the box's storage is full ({error.strerror})") from error
             raise
         except (ArtifactMismatch, TooLarge, NotJson):
-            self.forget(sha256)
+            self.forget(sha256, size)
             raise
-        self._verify(sha256, size)
+        self._verify(part, release)
         return received
 
-    def _receive(self, path: str, sha256: str, size: int, offset: int, release: int | None) -> int:
+    def copy_in(self, source, sha256: str, size: int, *, release: int | None = None, meter=None) -> int:
+        """Bring one file to complete-and-verified from an open local file (a USB stick); the bytes copied.
+
+        The same partial, limits and verification as a download: never more
+        than ``size`` bytes are written (TooLarge), the whole file is hashed
+        before it counts (ArtifactMismatch), and a failed copy leaves nothing.
+        ``source.read`` raises a SyncError for its own failures (a pulled stick),
+        so an OSError here is the box's storage.
+        """
+        if self.complete(sha256):
+            return 0
+        part = self.partial(sha256, size)
+        free = shutil.disk_usage(self.store.tmp).free
+        if size - part.offset > free - free_space_reserve(self.store.tmp):
+            raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
+                              "some kept in reserve)")
+        part.truncate(0)
+        self._save_offset(sha256, size, 0, release)
+        copied = 0
+
+        def chunks():
+            """The source's bytes, counted."""
+            nonlocal copied
+            while chunk := source.read(WRITE_CHUNK):
+                copied += len(chunk)
+                if meter is not None:
+                    meter.count_down(len(chunk))
+                yield chunk
+
+        try:
+            part.write_at(0, chunks(), on_sync=lambda offset: self._record(part, offset, release))
+            part.sync()
+        except StoreError as error:  # bytes past the declared size
+            self.forget(sha256, size)
+            raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes") from error
+        except OSError as error:
+            self.forget(sha256, size)
+            if error.errno in _STORAGE_ERRNOS:
+                raise StorageFull(f"the box's storage is full ({error.strerror})") from error
+            raise
+        except BaseException:  # the source failed (a pulled stick): nothing half-kept
+            self.forget(sha256, size)
+            raise
+        self._verify(part, release)
+        return copied
+
+    def _receive(self, path: str, part: PartialDownload, offset: int, release: int | None) -> int:
         """Request the rest of the file until it is all on disk, resuming after cuts."""
+        sha256, size = part.sha256, part.size
         received = 0
         attempt = 0
         while offset < size:
@@ -159,10 +214,9 @@ class Downloads:
                     start = self._check_answer(response, sha256, size, offset)
                     if start is None:  # 416: what we have is the whole file
                         break
-                    offset, got = self._write_body(response, sha256, size, start, release)
-                    received += got
+                    received += self._write_body(response, part, start, release)
             except LINK_ERRORS as error:
-                offset = self._durable_offset(sha256, size, release)
+                offset = self._durable_offset(part, release)
                 attempt += 1
                 log.info("file %s: link failed at %d of %d bytes (%s)", sha256[:12], offset, size,
                          type(error).__name__)
@@ -177,7 +231,7 @@ class Downloads:
                                    status=retry.status) from None
                 self.transport.backoff(attempt, retry.headers)
                 continue
-            offset = self._durable_offset(sha256, size, release)
+            offset = self._durable_offset(part, release)
         return received
 
     def _check_answer(self, response, sha256: str, size: int, offset: int) -> int | None:
@@ -203,104 +257,52 @@ class Downloads:
             return offset
         raise HubError(f"file {sha256[:12]}: the hub answered {status}", status=status)
 
-    def _write_body(self, response, sha256: str, size: int, start: int, release: int | None) -> tuple[int, int]:
-        """Write the body from ``start``; return (offset reached, bytes received)."""
+    def _write_body(self, response, part: PartialDownload, start: int, release: int | None) -> int:
+        """Write the body into the partial from ``start``, recording each fsynced offset; return bytes received."""
         meter = self.transport.meter
-        part = self.part_path(sha256)
         received = 0
-        with open(part, "r+b") as handle:
-            handle.truncate(start)
-            handle.seek(start)
-            offset = unsynced = start
+
+        def counted():
+            """The body's chunks, counted against the byte budgets as they arrive."""
+            nonlocal received
             for chunk in response.iter_content(WRITE_CHUNK):
-                if offset + len(chunk) > size:
-                    raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes")
-                handle.write(chunk)
-                offset += len(chunk)
                 received += len(chunk)
                 meter.count_down(len(chunk))
-                if offset - unsynced >= SYNC_EVERY:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    self._save_offset(sha256, size, offset, release)
-                    unsynced = offset
-            handle.flush()
-            os.fsync(handle.fileno())
-        return offset, received
+                yield chunk
 
-    def _durable_offset(self, sha256: str, size: int, release: int | None) -> int:
-        """After a cut: fsync what arrived, record it, and resume from there."""
-        part = self.part_path(sha256)
-        with open(part, "r+b") as handle:
-            handle.flush()
-            os.fsync(handle.fileno())
-            offset = min(os.fstat(handle.fileno()).st_size, size)
-        self._save_offset(sha256, size, offset, release)
+        try:
+            part.write_at(start, counted(), on_sync=lambda offset: self._record(part, offset, release))
+        except StoreError as error:  # bytes past the declared size
+            raise TooLarge(f"file {part.sha256[:12]}: more than the declared {part.size} bytes") from error
+        return received
+
+    def _durable_offset(self, part: PartialDownload, release: int | None) -> int:
+        """After a cut or a body: fsync what arrived, record it, and resume from there."""
+        offset = part.sync()
+        self._record(part, offset, release)
         return offset
 
-    def copy_in(self, source, sha256: str, size: int, *, release: int | None = None, meter=None) -> int:
-        """Bring one file to complete-and-verified from an open local file (a USB stick).
-
-        At most ``size`` bytes are written (TooLarge past them), the part is
-        fsynced and hashed like a download (ArtifactMismatch when it is not the
-        declared file, the part discarded). ``source.read`` raises a SyncError for
-        its own failures, so an OSError here is the box's storage.
-        """
-        if self.complete(sha256):
-            return 0
-        free = shutil.disk_usage(self.store.tmp).free
-        if size > free - free_space_reserve(self.store.tmp):
-            raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
-                              "some kept in reserve)")
-        part = self.part_path(sha256)
-        self._save_offset(sha256, size, 0, release)
-        written = 0
+    def _verify(self, part: PartialDownload, release: int | None) -> None:
+        """Hash the whole partial and record it as complete; discard it on a mismatch (ArtifactMismatch)."""
         try:
-            with open(part, "wb") as handle:
-                while chunk := source.read(min(WRITE_CHUNK, size + 1 - written)):
-                    written += len(chunk)
-                    if written > size:
-                        raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes")
-                    handle.write(chunk)
-                    if meter is not None:
-                        meter.count_down(len(chunk))
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as error:
-            self.forget(sha256)
-            if error.errno in _STORAGE_ERRNOS:
-                raise StorageFull(f"the box's storage is full ({error.strerror})") from error
-            raise
-        except BaseException:  # too large, or the source failed (a pulled stick): nothing half-kept
-            self.forget(sha256)
-            raise
-        self._verify(sha256, size)
-        return written
-
-    def _verify(self, sha256: str, size: int) -> None:
-        """Hash the whole part; discard it on a mismatch (ArtifactMismatch)."""
-        part = self.part_path(sha256)
-        digest = hashlib.sha256()
-        with open(part, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        if part.stat().st_size != size or digest.hexdigest() != sha256:
-            self.forget(sha256)
-            raise ArtifactMismatch(f"file {sha256[:12]}: the bytes received do not match the catalog's hash")
-        self._save_offset(sha256, size, size, None)
+            part.verify()
+        except StoreError as error:  # HashMismatch, or short (a 416 before the end)
+            self.forget(part.sha256, part.size)
+            raise ArtifactMismatch(f"file {part.sha256[:12]}: the bytes received do not match the catalog's "
+                                   "hash") from error
+        self._save_offset(part.sha256, part.size, part.size, release)
 
     def install(self, sha256: str) -> None:
         """Move a complete, verified file into the store (rename, then fsync the folder).
 
-        The same steps as :meth:`content.store.ContentStore.put_stream` takes after
-        verifying, without copying the bytes again.
+        The row at full size says the partial's hash was checked when it was
+        fetched, so the store does not read it again.
         """
-        if self.store.has(sha256):
-            return
-        final = self.store.path_for(sha256)
-        final.parent.mkdir(exist_ok=True)
-        os.rename(self.part_path(sha256), final)
-        fsync_path(final.parent)
+        row = self._row(sha256)
+        if row is not None and row["offset"] == row["size"]:
+            self.store.partial(sha256, row["size"]).install(verified=True)
+        elif not self.store.has(sha256):
+            raise ArtifactMismatch(f"file {sha256[:12]}: not downloaded yet")
 
 
 class _Retry(Exception):

@@ -228,6 +228,7 @@ def run_sync(library, settings: dict, *, transport: Transport | None = None, bun
         log.exception("sync stopped by this box's storage")
         report.errors.append(f"this box's storage failed: {error}")
     report.release_after = state.state()["applied_release"]
+    _remember(state, report)
     return report
 
 
@@ -277,6 +278,14 @@ class _NetworkSource:
     def fetch_file(self, sha256: str, size: int) -> None:
         """Download one content file (within the budgets)."""
         self.run.downloads.fetch(sha256, size)
+
+
+def _remember(state: SyncState, report: SyncReport) -> None:
+    """Keep the run's report in ``sync_state`` for the librarian's desk (best effort: the disk may be full)."""
+    try:
+        state.set(last_result=json.dumps(report.as_json(), ensure_ascii=False))
+    except (sqlite3.Error, OSError) as error:
+        log.warning("could not record the sync result: %s", error)
 
 
 class _Run:
@@ -513,12 +522,12 @@ class _Run:
         if not (isinstance(sha, str) and isinstance(size, int) and isinstance(name, str)):
             raise BadSignature("manifest: a catalog file without hash, size or name")
         self.source.fetch_catalog(number, name, sha, size)
-        lines = read_catalog(self.downloads.part_path(sha), raw_size=artifact.get("raw_size", -1),
+        lines = read_catalog(self.downloads.partial(sha, size).path, raw_size=artifact.get("raw_size", -1),
                              lines=artifact.get("lines", -1))
         try:
             staged = self.state.stage_incoming(number, digest, lines, snapshot=artifact.get("kind") == "snapshot")
         finally:
-            self.downloads.forget(sha)
+            self.downloads.forget(sha, size)
         log.info("release %d: %d catalog lines staged from %s", number, staged, name)
 
     # -- 5: content --------------------------------------------------------

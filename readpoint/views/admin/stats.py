@@ -66,9 +66,10 @@ def _capacity() -> dict:
 
 
 def _disk() -> dict:
-    """Used, free and total bytes of the disk holding the data directory."""
+    """Used, free and total bytes of the disk holding the data directory; ``full`` while writes fail for want of space."""
     usage = shutil.disk_usage(current_app.config["DATA_DIR"])
-    return {"total": usage.total, "used": usage.used, "free": usage.free,
+    full = current_app.extensions["events"].disk_full or usage.free == 0
+    return {"total": usage.total, "used": usage.used, "free": usage.free, "full": full,
             "percent": round(100 * usage.used / usage.total) if usage.total else 0}
 
 
