@@ -90,7 +90,8 @@ def add_box(hub, name: str, status: dict | None = None) -> str:
 
 
 STAFF_PAGES = [("GET", "/staff/"), ("GET", "/staff/releases"), ("POST", "/staff/releases/publish"),
-               ("POST", "/staff/groups/assign"), ("POST", "/staff/logout")]
+               ("POST", "/staff/groups/assign"), ("GET", "/staff/groups"), ("POST", "/staff/groups/policy"),
+               ("POST", "/staff/logout")]
 
 
 def test_nothing_is_reachable_without_logging_in(web):
@@ -180,6 +181,28 @@ def test_groups_of_boxes(web, hub):
     assert hub.storage.groups() == [{"name": "Trường học", "boxes": 0}]
 
 
+def test_group_sync_windows_and_budgets(web, hub):
+    box = add_box(hub, "Trường Tả Van", {"applied_release": 0})
+    hub.storage.set_group([box], "Trường học")
+    assert log_in(web).status_code == 303
+    page = web.get("/staff/groups")
+    token = csrf_of(page.data)
+    form = {"group": "Trường học", "start": "22:00", "end": "05:00", "run_mb": "200", "month_mb": "2048"}
+    assert web.post("/staff/groups/policy", data=form).status_code == 400  # no CSRF token
+    assert web.post("/staff/groups/policy", data={"csrf_token": token, **form}).status_code == 303
+    assert hub.storage.device_policy(box) == {"group": "Trường học", "window": [1320, 300], "run_budget_mb": 200,
+                                              "month_budget_mb": 2048}
+    shown = web.get("/staff/groups").data.decode()
+    assert 'value="22:00"' in shown and 'value="05:00"' in shown and 'value="2048"' in shown
+    for bad in ({"start": "25:00"}, {"end": ""}, {"run_mb": "-1"}, {"group": "Không có"}):
+        answer = web.post("/staff/groups/policy", data={"csrf_token": token, **form, **bad})
+        assert answer.status_code == 400, bad
+    assert hub.storage.device_policy(box)["window"] == [1320, 300]  # unchanged by the refused forms
+    cleared = {"csrf_token": token, "group": "Trường học", "start": "", "end": "", "run_mb": "", "month_mb": ""}
+    assert web.post("/staff/groups/policy", data=cleared).status_code == 303
+    assert hub.storage.device_policy(box)["window"] is None
+
+
 def test_draft_and_publish(web, hub, tmp_path):
     make_epub(tmp_path / "a.epub", title="Trồng lúa nương")
     hub.add([tmp_path / "a.epub"])
@@ -243,7 +266,8 @@ def test_staff_in_a_desktop_browser(tmp_path):
     init_hub(tmp_path / "hub")
     hub = Hub(tmp_path / "hub")
     hub.storage.add_staff(NAME, hash_password(PASSWORD))
-    add_box(hub, "Tả Van", {"applied_release": 0, "clock_offset_seconds": 1, "errors": []})
+    box = add_box(hub, "Tả Van", {"applied_release": 0, "clock_offset_seconds": 1, "errors": []})
+    hub.storage.set_group([box], "Huyện Sa Pa")
     make_epub(tmp_path / "a.epub", title="Nuôi ong")
     hub.add([tmp_path / "a.epub"])
     server = LiveServer(create_app(hub)).start()
@@ -265,8 +289,16 @@ def test_staff_in_a_desktop_browser(tmp_path):
             assert page.locator("[role=status]").inner_text() == "Release 1 is published and signed."
             page.click("text=Fleet")
             assert "Tả Van" in page.locator("#fleet").inner_text()
+            page.click("header >> text=Groups")
+            page.fill("input[name=start]", "22:00")
+            page.fill("input[name=end]", "05:00")
+            page.fill("input[name=run_mb]", "200")
+            page.click("text=Save")
+            assert page.url.endswith("/staff/groups")
+            assert page.input_value("input[name=start]") == "22:00"
+            assert hub.storage.device_policy(box)["window"] == [1320, 300]
             page.click("text=Tiếng Việt")
-            assert "Các điểm đọc" in page.locator("h1").inner_text()
+            assert page.locator("h1").inner_text() == "Nhóm"  # the same page, in Vietnamese
             page.click("text=Đăng xuất")
             page.goto(server.url + "/staff/")
             assert "/staff/login" in page.url

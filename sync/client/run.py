@@ -303,6 +303,8 @@ class _Run:
         self.key = state.device_key()
         self.month = ""
         self.clock_offset: int | None = None
+        self.hub_now: int | None = None
+        self.in_window = True
         if bundle is not None:
             from sync.client.bundle import BundleSource
 
@@ -340,9 +342,13 @@ class _Run:
             self.report.errors.append(str(error))
             self.apply()  # what earlier runs verified and downloaded can still go in
             return
+        self.step(self.fetch_policy)
         self.step(self.upload_usage)
         self.step(self.fetch_release)
-        self.step(self.fetch_content)
+        if self.in_window:
+            self.step(self.fetch_content)
+        else:
+            log.info("outside this group's sync window: content files wait for the window")
         self.step(self.apply)
         self.step(self.send_status)
 
@@ -375,12 +381,24 @@ class _Run:
     def time(self) -> None:
         """Learn the hub's time: the month for the budget, the offset of our clock."""
         now = _hub_time(self.transport, self.hub_key)
+        self.hub_now = now
         self.clock_offset = now - int(time.time())
         if abs(self.clock_offset) > 120:
             log.warning("this box's clock is %+d s off the hub's", self.clock_offset)
         self.month = time.strftime("%Y-%m", time.gmtime(now))
         saved = self.state.state()
         self.meter.month_used = saved["month_bytes"] if saved["month"] == self.month else 0
+
+    def fetch_policy(self) -> None:
+        """Take the group's sync window and budgets (:mod:`sync.client.policy`)."""
+        from sync.client.policy import fetch_policy, in_window, tighter
+
+        policy = fetch_policy(self, _fresh_nonce())
+        mb = 2**20
+        self.meter.run_budget = tighter(self.meter.run_budget, policy["run_budget_mb"] * mb)
+        self.meter.month_budget = tighter(self.meter.month_budget, policy["month_budget_mb"] * mb)
+        if self.hub_now is not None:
+            self.in_window = in_window(policy["window"], self.hub_now, self.settings.get("utc_offset_hours", 7))
 
     def authenticate(self) -> None:
         """Sign the hub's challenge; keep the session token in the transport."""

@@ -11,6 +11,7 @@ Paths are fixed by the protocol (:mod:`sync.protocol`)::
     GET  /v1/releases/<n>/catalog/<file>      snapshot or delta (immutable, Range)
     GET  /files/<sha256>                      content (immutable, Range + If-Range)
     GET  /v1/devices/<id>/ack                 signed {acked_through}            (token)
+    GET  /v1/devices/<id>/policy?nonce=       signed window and budgets of its group (token)
     POST /v1/devices/<id>/batches             usage batch, signed by the box    (token)
     POST /v1/devices/<id>/status              the box's state                   (token)
 
@@ -256,6 +257,13 @@ def _devices(app: Flask, hub: Hub) -> None:
         """The signed watermark of a device."""
         return _signed(hub, {"type": "readpoint.ack", "device_id": device_id, "acked_through": acked,
                              "outcome": outcome})
+
+    @app.get("/v1/devices/<device_id>/policy")
+    def get_policy(device_id: str):
+        """The sync window and budgets of the box's group, signed and fresh by its nonce."""
+        authorise(device_id)
+        return _signed(hub, {"type": "readpoint.policy", "device_id": device_id, "nonce": _nonce(True),
+                             **hub.storage.device_policy(device_id)})
 
     @app.get("/v1/devices/<device_id>/ack")
     def get_ack(device_id: str):

@@ -227,6 +227,60 @@ def assign_group():
     return redirect(url_for("staff.fleet", group=group) if group else url_for("staff.fleet"), 303)
 
 
+def _minutes(text: str) -> int | None:
+    """``HH:MM`` as minutes after midnight, None if it is not a time."""
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    hours, minutes = int(parts[0]), int(parts[1])
+    return hours * 60 + minutes if hours < 24 and minutes < 60 else None
+
+
+def _megabytes(text: str) -> int | None:
+    """A budget in MB (empty: 0, no limit), None if it is not a whole number up to 10^7."""
+    text = text.strip() or "0"
+    return int(text) if text.isdigit() and int(text) <= 10**7 else None
+
+
+@bp.get("/groups")
+def groups():
+    """Every group with its sync window and budgets, each editable."""
+    return render_template("staff/groups.html", groups=_hub().storage.groups(policies=True), error=None)
+
+
+@bp.post("/groups/policy")
+def group_policy():
+    """Set one group's sync window and byte budgets (delivered to its boxes in their next sync)."""
+    hub = _hub()
+    group = clean_group(request.form.get("group", ""))
+    start_text, end_text = request.form.get("start", ""), request.form.get("end", "")
+    start, end = _minutes(start_text), _minutes(end_text)
+    run_mb, month_mb = _megabytes(request.form.get("run_mb", "")), _megabytes(request.form.get("month_mb", ""))
+    window = None
+    problem = None
+    if start_text.strip() or end_text.strip():
+        if start is None or end is None:
+            problem = _("Type the window as two times like 22:00 and 05:00, or leave both empty.")
+        else:
+            window = [start, end]
+    if run_mb is None or month_mb is None:
+        problem = _("Type the budgets as whole megabytes (0 or empty: no limit).")
+    if problem is None and (group is None or not hub.storage.set_group_policy(group, window, run_mb, month_mb)):
+        problem = _("There is no such group.")
+    if problem:
+        return render_template("staff/groups.html", groups=hub.storage.groups(policies=True), error=problem), 400
+    log.info("staff %r set the sync policy of group %r", g.staff["name"], group)
+    return redirect(url_for("staff.groups"), 303)
+
+
+def hhmm(minutes: int | None) -> str:
+    """Minutes after midnight as ``HH:MM`` ('' for None)."""
+    return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+bp.add_app_template_filter(hhmm, "hhmm")
+
+
 def _box_row(box: dict, latest: int, now: int, stale_before: int) -> dict:
     """What the fleet table shows of one box."""
     status = box["status"]

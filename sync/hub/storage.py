@@ -75,6 +75,12 @@ SCHEMA: list[tuple[int, list[str]]] = [
         "ALTER TABLE devices ADD COLUMN group_name TEXT",
         "CREATE INDEX devices_group ON devices (group_name)",
     ]),
+    (4, [
+        "ALTER TABLE box_groups ADD COLUMN window_start BIGINT",
+        "ALTER TABLE box_groups ADD COLUMN window_end BIGINT",
+        "ALTER TABLE box_groups ADD COLUMN run_budget_mb BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE box_groups ADD COLUMN month_budget_mb BIGINT NOT NULL DEFAULT 0",
+    ]),
 ]
 
 
@@ -142,11 +148,34 @@ class StaffStorage:
                   "applied_release": r[4], "status": json.loads(r[5] or "{}"), "group": r[6]} for r in rows]
         return boxes, int(total), int(stale_count)
 
-    def groups(self) -> list[dict]:
-        """Every group of boxes with how many boxes it has, by name."""
-        rows = self._all("SELECT g.name, count(d.device_id) FROM box_groups g LEFT JOIN devices d "
-                         "ON d.group_name = g.name AND d.revoked = 0 GROUP BY g.name ORDER BY g.name")
-        return [{"name": row[0], "boxes": int(row[1])} for row in rows]
+    def groups(self, *, policies: bool = False) -> list[dict]:
+        """Every group of boxes with how many boxes it has (and its sync policy), by name."""
+        rows = self._all("SELECT g.name, count(d.device_id), g.window_start, g.window_end, g.run_budget_mb, "
+                         "g.month_budget_mb FROM box_groups g LEFT JOIN devices d "
+                         "ON d.group_name = g.name AND d.revoked = 0 GROUP BY g.name, g.window_start, "
+                         "g.window_end, g.run_budget_mb, g.month_budget_mb ORDER BY g.name")
+        if not policies:
+            return [{"name": row[0], "boxes": int(row[1])} for row in rows]
+        return [{"name": r[0], "boxes": int(r[1]), "window": [r[2], r[3]] if r[2] is not None else None,
+                 "run_budget_mb": int(r[4]), "month_budget_mb": int(r[5])} for r in rows]
+
+    def set_group_policy(self, group: str, window: list[int] | None, run_mb: int, month_mb: int) -> bool:
+        """Set a group's sync window (minutes after local midnight, or None) and budgets; False if no such group."""
+        start, end = window if window else (None, None)
+        with self.transaction() as tx:
+            return self._run(tx, "UPDATE box_groups SET window_start = ?, window_end = ?, run_budget_mb = ?, "
+                                 "month_budget_mb = ? WHERE name = ?", [start, end, run_mb, month_mb, group]
+                             ).rowcount == 1
+
+    def device_policy(self, device_id: str) -> dict:
+        """The sync policy of a box's group (no window, no budgets when it has no group)."""
+        row = self._one("SELECT g.name, g.window_start, g.window_end, g.run_budget_mb, g.month_budget_mb "
+                        "FROM devices d JOIN box_groups g ON g.name = d.group_name WHERE d.device_id = ?",
+                        [device_id])
+        if row is None:
+            return {"group": None, "window": None, "run_budget_mb": 0, "month_budget_mb": 0}
+        return {"group": row[0], "window": [int(row[1]), int(row[2])] if row[1] is not None else None,
+                "run_budget_mb": int(row[3]), "month_budget_mb": int(row[4])}
 
     def set_group(self, device_ids: list[str], group: str | None) -> int:
         """Put boxes into ``group`` (made if new; None: out of any group); how many boxes moved."""
