@@ -193,6 +193,113 @@ def hub_usage(hub_dir: Path, as_json: bool) -> None:
                    f"{total} events, {len(device['not_found'])} terms not found")
 
 
+@hub.command("group")
+@hub_data_option
+@click.argument("group")
+@click.argument("device_ids", nargs=-1, required=True)
+def hub_group(hub_dir: Path, group: str, device_ids: tuple[str, ...]) -> None:
+    """Put boxes into a group of boxes (made if new); GROUP "-" takes them out of any group."""
+    from sync.hub.staff import clean_group
+
+    instance = _open_hub(hub_dir)
+    try:
+        name = None if group == "-" else clean_group(group)
+        if name is None and group != "-":
+            raise click.UsageError(f"not a group name: {group!r}")
+        unknown = [d for d in device_ids if instance.storage.device(d) is None]
+        if unknown:
+            raise click.ClickException(f"no box {unknown[0]} on this hub")
+        moved = instance.storage.set_group(list(device_ids), name)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    click.echo(f"{moved} boxes {'in group ' + repr(name) if name else 'out of their group'}")
+
+
+@hub.command("bundle")
+@hub_data_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write READPOINT_BUNDLE/ (the root of a USB stick).")
+@click.option("--group", default=None, help="For the boxes of this group (its boxes' acks only, for now).")
+@click.option("--from", "from_release", default=None, type=click.IntRange(min=0),
+              help="The release the boxes have: only books changed after it (default: everything).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def hub_bundle(hub_dir: Path, out: Path, group: str | None, from_release: int | None, as_json: bool) -> None:
+    """Write the newest release as a USB bundle for boxes that never see a network."""
+    from sync.hub.bundle import write_bundle
+
+    instance = _open_hub(hub_dir)
+    try:
+        summary = write_bundle(instance, out, group=group, from_release=from_release)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"release {summary['release']}: {summary['books']} books, {summary['files']} files, "
+                   f"{summary['bytes']} bytes in {summary['path']}")
+
+
+@hub.command("bundle-return")
+@hub_data_option
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def hub_bundle_return(hub_dir: Path, folder: Path, as_json: bool) -> None:
+    """Take in the usage boxes left on a returned stick, each batch exactly once; exit 1 if any was refused."""
+    from sync.hub.bundle import take_returns
+
+    instance = _open_hub(hub_dir)
+    try:
+        summary = take_returns(instance, folder)
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"{summary['batches']} usage batches: {summary['accepted']} taken, {summary['duplicate']} "
+                   f"already here, {summary['gap']} out of order; {summary['statuses']} box statuses")
+        for line in summary["refused"]:
+            click.echo(f"refused: {line}", err=True)
+    sys.exit(1 if summary["refused"] else 0)
+
+
+@hub.command("add-staff")
+@hub_data_option
+@click.option("--name", required=True, help="The staff member's login name.")
+@click.option("--reset", is_flag=True, help="Give an existing account a new password (its sessions end).")
+def hub_add_staff(hub_dir: Path, name: str, reset: bool) -> None:
+    """Make a staff account for the hub's staff pages (the password is asked for twice)."""
+    from content.catalog.librarians import AccountError, check_new_password, clean_name, hash_password
+
+    instance = _open_hub(hub_dir)
+    try:
+        try:
+            name = clean_name(name)
+        except AccountError as error:
+            raise click.UsageError(str(error)) from error
+        exists = instance.storage.staff(name) is not None
+        if exists != reset:
+            raise click.ClickException(f"a staff account {name!r} exists already (use --reset for a new password)"
+                                       if exists else f"no staff account is named {name!r}")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            check_new_password(password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from error
+        stored = hash_password(password)
+        done = instance.storage.set_staff_password(name, stored) if reset else instance.storage.add_staff(name, stored)
+        if not done:
+            raise click.ClickException(f"the account {name!r} changed meanwhile: try again")
+    finally:
+        instance.close()
+    click.echo(f"staff account {name!r} {'has a new password' if reset else 'created'}")
+
+
 def _open_box(data_dir: Path | None):
     """The box's library and settings, or exit with a one-line message."""
     from content.library import Library
@@ -208,9 +315,16 @@ def _open_box(data_dir: Path | None):
 @click.group(invoke_without_command=True)
 @box_data_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("--bundle", "bundle", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Take the release from a USB stick (a folder holding READPOINT_BUNDLE/) instead of the hub, "
+                   "and leave this box's usage in its outbox/.")
 @click.pass_context
-def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+def sync(ctx: click.Context, data_dir: Path | None, as_json: bool, bundle: Path | None) -> None:
     """Sync this box with the provincial hub: releases down, usage up.
+
+    With --bundle the release comes from a USB stick, checked exactly as from
+    the hub; a stick that cannot be written (read-only) is an error in
+    "errors", but the release is applied and the usage waits on the box.
 
     Exit 0 when everything tried succeeded, 1 when anything failed or was
     refused (the reasons in "errors"; the rest resumes next time), 2 on a
@@ -223,7 +337,7 @@ def sync(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
 
     library, settings = _open_box(data_dir)
     try:
-        report = run_sync(library, settings)
+        report = run_sync(library, settings, bundle=bundle)
     finally:
         library.close()
     if as_json:

@@ -20,6 +20,14 @@ upsert (the entry shape of ``library.books.upsert_from_hub`` plus ``"op": "upser
 or a tombstone ``{"op": "remove", "id": ...}``. ``delta-<from>-<to>`` holds what
 changed after release ``from``; ``snapshot-<n>`` every book of release ``n``.
 
+A **USB bundle** (``READPOINT_BUNDLE/`` on a stick, for boxes that never see a
+network) holds ``manifest.json`` (a release's signed manifest, byte for byte),
+``catalog/<sha256>`` and ``files/<sha256>`` (catalog and content files, named
+by their hash only), ``acks/<device_id>.json`` (the hub's signed ``readpoint.ack``
+per box) and ``outbox/``, where a box leaves its signed usage batches
+(``usage-<device_id>-<from>-<to>.json`` with the body, ``.sig`` with its
+signature) and its signed status (``status-<device_id>.json`` / ``.sig``).
+
 A **usage batch** is the box's events ``seq`` ``from``..``to`` as hourly counts
 ``[hour, book_id, kind, count]`` and searched-but-not-found terms ``[hour, term, count]``,
 signed by the box's key over the exact body bytes (header :data:`SIGNATURE_HEADER`).
@@ -56,6 +64,8 @@ __all__ = [
     "check_batch",
     "EVENT_KINDS_SENT",
     "BOOK_ID",
+    "BUNDLE_DIR",
+    "OUTBOX_NAME",
 ]
 
 SPEC = 1
@@ -71,6 +81,8 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 HOUR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}")
 FORMATS = ("epub", "pdf", "audio")
 ROLES = ("primary", "chapter", "cover")
+BUNDLE_DIR = "READPOINT_BUNDLE"
+OUTBOX_NAME = re.compile(r"(usage-([0-9a-f]{8,64})-(\d{1,18})-(\d{1,18})|status-([0-9a-f]{8,64}))\.json")
 EVENT_KINDS_SENT = ("view", "read", "listen", "download", "search", "search_empty")
 
 

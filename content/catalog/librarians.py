@@ -29,6 +29,9 @@ __all__ = [
     "MIN_PASSWORD",
     "MAX_PASSWORD",
     "MAX_NAME",
+    "check_password",
+    "check_new_password",
+    "clean_name",
 ]
 
 MIN_PASSWORD = 8
@@ -68,6 +71,14 @@ def verify_password(stored: str, password: str) -> bool:
 
 # Checked against one hash when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = "scrypt$16384$8$1$" + "00" * 16 + "$" + "00" * 32
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored``; with no account (None) as slow as a wrong password."""
+    if stored is None:
+        verify_password(_DUMMY_HASH, password)
+        return False
+    return verify_password(stored, password)
 
 
 def check_new_password(password: str, again: str | None = None) -> None:

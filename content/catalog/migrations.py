@@ -379,6 +379,23 @@ def sync_last_result(db: Database) -> None:
     db.execute("ALTER TABLE sync_state ADD COLUMN last_result TEXT")
 
 
+@MIGRATIONS(name="0011_sync_outbox")
+def sync_outbox(db: Database) -> None:
+    """Usage ranges a box has left on USB sticks and the hub has not acknowledged (``sync.client.bundle``).
+
+    A later stick carries the very same batches again, so the hub's watermark
+    takes each exactly once, whichever stick comes back first.
+    """
+    db.executescript(
+        """
+        CREATE TABLE sync_outbox (
+            first INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL CHECK (last >= first)
+        );
+        """
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every pending migration; return the names that were applied now."""
     names = [migration.name for migration in MIGRATIONS.pending(db)]

@@ -59,8 +59,8 @@ def free_space_reserve(path: Path) -> int:
 class Downloads:
     """Fetching content files of one data directory from one hub."""
 
-    def __init__(self, catalog, store: ContentStore, transport: Transport):
-        """Bind to a catalog (``downloads`` table), a store and a transport."""
+    def __init__(self, catalog, store: ContentStore, transport: Transport | None):
+        """Bind to a catalog (``downloads`` table), a store and a transport (None: local copies only)."""
         self.catalog = catalog
         self.store = store
         self.transport = transport
@@ -155,6 +155,52 @@ class Downloads:
             raise
         self._verify(part, release)
         return received
+
+    def copy_in(self, source, sha256: str, size: int, *, release: int | None = None, meter=None) -> int:
+        """Bring one file to complete-and-verified from an open local file (a USB stick); the bytes copied.
+
+        The same partial, limits and verification as a download: never more
+        than ``size`` bytes are written (TooLarge), the whole file is hashed
+        before it counts (ArtifactMismatch), and a failed copy leaves nothing.
+        ``source.read`` raises a SyncError for its own failures (a pulled stick),
+        so an OSError here is the box's storage.
+        """
+        if self.complete(sha256):
+            return 0
+        part = self.partial(sha256, size)
+        free = shutil.disk_usage(self.store.tmp).free
+        if size - part.offset > free - free_space_reserve(self.store.tmp):
+            raise StorageFull(f"not enough free space for a {size // 2**20} MB file ({free // 2**20} MB free, "
+                              "some kept in reserve)")
+        part.truncate(0)
+        self._save_offset(sha256, size, 0, release)
+        copied = 0
+
+        def chunks():
+            """The source's bytes, counted."""
+            nonlocal copied
+            while chunk := source.read(WRITE_CHUNK):
+                copied += len(chunk)
+                if meter is not None:
+                    meter.count_down(len(chunk))
+                yield chunk
+
+        try:
+            part.write_at(0, chunks(), on_sync=lambda offset: self._record(part, offset, release))
+            part.sync()
+        except StoreError as error:  # bytes past the declared size
+            self.forget(sha256, size)
+            raise TooLarge(f"file {sha256[:12]}: more than the declared {size} bytes") from error
+        except OSError as error:
+            self.forget(sha256, size)
+            if error.errno in _STORAGE_ERRNOS:
+                raise StorageFull(f"the box's storage is full ({error.strerror})") from error
+            raise
+        except BaseException:  # the source failed (a pulled stick): nothing half-kept
+            self.forget(sha256, size)
+            raise
+        self._verify(part, release)
+        return copied
 
     def _receive(self, path: str, part: PartialDownload, offset: int, release: int | None) -> int:
         """Request the rest of the file until it is all on disk, resuming after cuts."""

@@ -24,11 +24,18 @@ anywhere is finished by the next one):
 7. **Status** to the hub.
 
 Nothing of a release that fails a check is applied.
+
+A run from a USB bundle (:mod:`sync.client.bundle`) has no time, session or
+status steps: the pointer is the bundle's signed manifest, files are copied
+from the stick instead of downloaded (steps 4 to 6 are the same code, through
+a *source*), a bad file refuses the whole bundle, and usage goes to the
+stick's ``outbox/``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import secrets
@@ -65,7 +72,7 @@ from sync.protocol import (
 )
 from sync.signing import canonical_json, key_id, parse_public_key
 
-__all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "usage_batch", "UsageBatch"]
+__all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "usage_batch", "UsageBatch", "Missing", "batch_body"]
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +138,27 @@ def usage_batch(catalog: Catalog, acked: int, *, limit: int = BATCH_EVENTS) -> U
                       [[h, t, n] for (h, t), n in missed.items()], events)
 
 
+def batch_body(device_id: str, batch: UsageBatch) -> bytes:
+    """The exact bytes of a usage batch, as POSTed to the hub or left on a stick; the box signs them."""
+    return json.dumps({"type": "readpoint.usage", "device_id": device_id, "from": batch.first, "to": batch.last,
+                       "hours": batch.hours, "missed": batch.missed},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def make_transport(settings: dict, meter: Meter | None = None) -> Transport:
     """The transport to the configured hub (ConfigError without ``hub_url``)."""
     url = settings.get("hub_url", "")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("hub_url is not set (an http:// or https:// address of the provincial hub)")
     return Transport(url, meter or Meter(), timeout=settings.get("sync_timeout_seconds", 30))
+
+
+def _app_version() -> str:
+    """This box's readpoint version (for the hub's fleet page)."""
+    try:
+        return importlib.metadata.version("readpoint")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _fresh_nonce() -> str:
@@ -181,14 +203,19 @@ def enroll(library, settings: dict, code: str, *, transport: Transport | None = 
     return {"device_id": device["device_id"], "name": device.get("name", ""), "public_key": key.public_b64}
 
 
-def run_sync(library, settings: dict, *, transport: Transport | None = None) -> SyncReport:
-    """One sync run; never raises for what can go wrong with the hub or the link (see ``errors``)."""
+def run_sync(library, settings: dict, *, transport: Transport | None = None, bundle=None) -> SyncReport:
+    """One sync run; never raises for what can go wrong with the hub or the link (see ``errors``).
+
+    With ``bundle`` (a folder holding ``READPOINT_BUNDLE/``, or that folder) the
+    release comes from a USB stick instead of the hub (:mod:`sync.client.bundle`):
+    the same checks and apply, and usage goes to the stick's ``outbox/``.
+    """
     report = SyncReport()
     state = SyncState(library.catalog, library.data_dir)
     report.release_before = report.release_after = state.state()["applied_release"]
     try:
         with writer_lock(library.data_dir, wait=False):
-            run = _Run(library, settings, state, report, transport)
+            run = _Run(library, settings, state, report, transport, bundle)
             try:
                 run.run()
             finally:
@@ -205,6 +232,54 @@ def run_sync(library, settings: dict, *, transport: Transport | None = None) -> 
     return report
 
 
+class Missing(SyncError):
+    """A file the source does not have (a catalog file gone from the hub, a file not on the stick)."""
+
+
+class _NetworkSource:
+    """Where a networked run gets releases and files: the hub's API (the signed, fresh pointer)."""
+
+    all_or_nothing = False  # a bad file only keeps its own book waiting
+
+    def __init__(self, run: _Run):
+        """Serve ``run``."""
+        self.run = run
+
+    def pointer(self) -> tuple[int, object, object]:
+        """(release, manifest sha256, manifest size) of the newest release, signed and fresh."""
+        nonce = _fresh_nonce()
+        answer = self.run._call("GET", f"/v1/releases/latest?nonce={nonce}", None, None, MAX_SMALL_JSON)
+        latest = open_envelope(answer.body, self.run.hub_key, "latest")
+        if latest.get("nonce") != nonce:
+            raise BadSignature("latest: the signed answer is not for our question (a replay?)")
+        if not isinstance(latest.get("release"), int):
+            raise BadSignature("latest: no release number")
+        return latest["release"], latest.get("manifest_sha256"), latest.get("manifest_size")
+
+    def manifest(self, number: int, size: int) -> bytes:
+        """The bytes of release ``number``'s manifest (at most ``size``)."""
+        return self.run._call("GET", f"/v1/releases/{number}/manifest", None, None, size).body
+
+    def fetch_catalog(self, number: int, name: str, sha256: str, size: int) -> None:
+        """Bring a catalog file to complete-and-verified (Missing when the hub no longer has it)."""
+        # Catalog files pass the byte budgets (they count in them): without them the box
+        # cannot even know what it is missing, and they are small beside the content.
+        try:
+            self.run.downloads.fetch(sha256, size, release=number, path=f"/v1/releases/{number}/catalog/{name}",
+                                     budgeted=False)
+        except HubError as error:
+            if error.status not in (404, 410):
+                raise
+            raise Missing(f"the hub answered {error.status}") from error
+
+    def check_room(self, wanted: list[dict]) -> None:
+        """Nothing to check up front: each download checks the disk."""
+
+    def fetch_file(self, sha256: str, size: int) -> None:
+        """Download one content file (within the budgets)."""
+        self.run.downloads.fetch(sha256, size)
+
+
 def _remember(state: SyncState, report: SyncReport) -> None:
     """Keep the run's report in ``sync_state`` for the librarian's desk (best effort: the disk may be full)."""
     try:
@@ -217,7 +292,7 @@ class _Run:
     """The steps of one run (see the module docstring)."""
 
     def __init__(self, library, settings: dict, state: SyncState, report: SyncReport,
-                 transport: Transport | None):
+                 transport: Transport | None, bundle=None):
         """Prepare a run; checks the enrollment first (ConfigError)."""
         self.library = library
         self.catalog: Catalog = library.catalog
@@ -226,6 +301,18 @@ class _Run:
         self.report = report
         self.device, self.hub_key = state.require_enrolled(settings.get("hub_public_key", ""))
         self.key = state.device_key()
+        self.month = ""
+        self.clock_offset: int | None = None
+        self.hub_now: int | None = None
+        self.in_window = True
+        if bundle is not None:
+            from sync.client.bundle import BundleSource
+
+            self.meter = Meter()  # a stick is not the link: no budgets, no speed cap
+            self.transport = None
+            self.downloads = Downloads(self.catalog, library.store, None)
+            self.source = BundleSource(bundle, self)
+            return
         mb = 2**20
         self.meter = Meter(run_budget=settings.get("sync_run_budget_mb", 0) * mb,
                            month_budget=settings.get("sync_month_budget_mb", 0) * mb,
@@ -236,14 +323,18 @@ class _Run:
             transport.meter = self.meter
         self.transport = transport
         self.downloads = Downloads(self.catalog, library.store, transport)
-        self.month = ""
-        self.clock_offset: int | None = None
+        self.source = _NetworkSource(self)
 
     # -- the run -----------------------------------------------------------
 
     def run(self) -> None:
         """Every step in order; a failed step is reported and the ones that can still run do."""
         self.downloads.remove_strays()
+        if self.transport is None:  # a bundle: no clock, no session; the signed manifest decides
+            if self.step(self.fetch_release) and self.step(self.fetch_content):
+                self.step(self.apply)
+            self.step(self.source.write_outbox)
+            return
         try:
             self.time()
             self.authenticate()
@@ -251,19 +342,24 @@ class _Run:
             self.report.errors.append(str(error))
             self.apply()  # what earlier runs verified and downloaded can still go in
             return
+        self.step(self.fetch_policy)
         self.step(self.upload_usage)
         self.step(self.fetch_release)
-        self.step(self.fetch_content)
+        if self.in_window:
+            self.step(self.fetch_content)
+        else:
+            log.info("outside this group's sync window: content files wait for the window")
         self.step(self.apply)
         self.step(self.send_status)
 
-    def step(self, function) -> None:
-        """Run one step; its SyncError becomes a line in ``errors``."""
+    def step(self, function) -> bool:
+        """Run one step; its SyncError becomes a line in ``errors`` (and False)."""
         try:
-            function()
+            return function() is not False
         except SyncError as error:
             log.warning("sync: %s", error)
             self.report.errors.append(str(error))
+            return False
 
     def finish(self) -> None:
         """Count the bytes into the report and the month, close the link."""
@@ -275,19 +371,34 @@ class _Run:
             fields.update(clock_offset=self.clock_offset, last_sync_at=int(time.time()) + self.clock_offset)
         if fields:
             self.state.set(**fields)
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.source.close()
 
     # -- 1, 2: time and session --------------------------------------------
 
     def time(self) -> None:
         """Learn the hub's time: the month for the budget, the offset of our clock."""
         now = _hub_time(self.transport, self.hub_key)
+        self.hub_now = now
         self.clock_offset = now - int(time.time())
         if abs(self.clock_offset) > 120:
             log.warning("this box's clock is %+d s off the hub's", self.clock_offset)
         self.month = time.strftime("%Y-%m", time.gmtime(now))
         saved = self.state.state()
         self.meter.month_used = saved["month_bytes"] if saved["month"] == self.month else 0
+
+    def fetch_policy(self) -> None:
+        """Take the group's sync window and budgets (:mod:`sync.client.policy`)."""
+        from sync.client.policy import fetch_policy, in_window, tighter
+
+        policy = fetch_policy(self, _fresh_nonce())
+        mb = 2**20
+        self.meter.run_budget = tighter(self.meter.run_budget, policy["run_budget_mb"] * mb)
+        self.meter.month_budget = tighter(self.meter.month_budget, policy["month_budget_mb"] * mb)
+        if self.hub_now is not None:
+            self.in_window = in_window(policy["window"], self.hub_now, self.settings.get("utc_offset_hours", 7))
 
     def authenticate(self) -> None:
         """Sign the hub's challenge; keep the session token in the transport."""
@@ -345,9 +456,7 @@ class _Run:
             batch = usage_batch(self.catalog, acked)
             if batch is None:
                 return
-            body = json.dumps({"type": "readpoint.usage", "device_id": self.device["device_id"],
-                               "from": batch.first, "to": batch.last, "hours": batch.hours,
-                               "missed": batch.missed}, ensure_ascii=False, separators=(",", ":")).encode()
+            body = batch_body(self.device["device_id"], batch)
             headers = {"Content-Type": "application/json", SIGNATURE_HEADER: self.key.sign(body)}
             try:
                 answer = self._call("POST", device_path + "/batches", body, headers, MAX_SMALL_JSON)
@@ -374,14 +483,7 @@ class _Run:
 
     def fetch_release(self) -> None:
         """Check the newest release against what was applied; stage a newer one's catalog."""
-        nonce = _fresh_nonce()
-        answer = self._call("GET", f"/v1/releases/latest?nonce={nonce}", None, None, MAX_SMALL_JSON)
-        latest = open_envelope(answer.body, self.hub_key, "latest")
-        if latest.get("nonce") != nonce:
-            raise BadSignature("latest: the signed answer is not for our question (a replay?)")
-        number, digest = latest.get("release"), latest.get("manifest_sha256")
-        if not isinstance(number, int):
-            raise BadSignature("latest: no release number")
+        number, digest, size = self.source.pointer()
         saved = self.state.state()
         applied = saved["applied_release"]
         if number < applied:
@@ -398,17 +500,17 @@ class _Run:
             if number < saved["incoming_release"]:
                 raise Rollback(f"the hub offers release {number}, older than the fetched "
                                f"{saved['incoming_release']}: refused")
-        manifest = self._manifest(number, digest, latest.get("manifest_size"))
+        manifest = self._manifest(number, digest, size)
         self._stage_catalog(number, digest, manifest, applied)
 
     def _manifest(self, number: int, digest, size) -> dict:
         """Release ``number``'s manifest, checked against the pointer and its signature."""
         if not isinstance(size, int) or not 0 < size <= MAX_MANIFEST or not isinstance(digest, str):
             raise BadSignature("latest: no valid manifest hash and size")
-        answer = self._call("GET", f"/v1/releases/{number}/manifest", None, None, size)
-        if len(answer.body) != size or hashlib.sha256(answer.body).hexdigest() != digest:
+        body = self.source.manifest(number, size)
+        if len(body) != size or hashlib.sha256(body).hexdigest() != digest:
             raise ArtifactMismatch(f"manifest {number}: its bytes do not match the signed pointer")
-        manifest = open_envelope(answer.body, self.hub_key, "manifest", max_bytes=MAX_MANIFEST)
+        manifest = open_envelope(body, self.hub_key, "manifest", max_bytes=MAX_MANIFEST)
         if manifest.get("release") != number or not isinstance(manifest.get("catalog"), list):
             raise BadSignature(f"manifest {number}: it is signed for release {manifest.get('release')}")
         return manifest
@@ -427,20 +529,17 @@ class _Run:
             try:
                 self._stage_artifact(number, digest, artifact)
                 return
-            except HubError as error:
-                if error.status not in (404, 410) or artifact is choices[-1]:
+            except Missing as error:
+                if artifact is choices[-1]:
                     raise
-                log.info("catalog %s gone (%s): using the snapshot", artifact.get("name"), error.status)
+                log.info("catalog %s: %s; using the snapshot", artifact.get("name"), error)
 
     def _stage_artifact(self, number: int, digest: str, artifact: dict) -> None:
         """Download one catalog file (resumable, verified) and stage its lines as incoming."""
         sha, size, name = artifact.get("sha256"), artifact.get("size"), artifact.get("name")
         if not (isinstance(sha, str) and isinstance(size, int) and isinstance(name, str)):
             raise BadSignature("manifest: a catalog file without hash, size or name")
-        # Catalog files pass the byte budgets (they count in them): without them the box
-        # cannot even know what it is missing, and they are small beside the content.
-        self.downloads.fetch(sha, size, release=number, path=f"/v1/releases/{number}/catalog/{name}",
-                             budgeted=False)
+        self.source.fetch_catalog(number, name, sha, size)
         lines = read_catalog(self.downloads.partial(sha, size).path, raw_size=artifact.get("raw_size", -1),
                              lines=artifact.get("lines", -1))
         try:
@@ -459,20 +558,25 @@ class _Run:
             role = ROLE_RANK.get(item["role"], 1 if item["format"] != "audio" else 2)
             return role, item["size"], item["sha256"]
 
+        self.source.check_room(wanted)
         skipped = 0
+        failed = False
         for item in sorted(wanted, key=rank):
             try:
-                self.downloads.fetch(item["sha256"], item["size"])
+                self.source.fetch_file(item["sha256"], item["size"])
                 self.report.files_downloaded += 1
-            except BudgetSpent:
+            except (BudgetSpent, Missing):
                 skipped += 1
             except (ArtifactMismatch, TooLarge) as error:
                 self.report.errors.append(str(error))
+                failed = True
             except (StorageFull, LinkError, HubError, NotJson) as error:
                 self.report.errors.append(str(error))
+                failed = True
                 break
         if skipped:
-            log.info("byte budget reached: %d files wait for the next sync", skipped)
+            log.info("%d files wait for the next sync (byte budget reached, or not on the stick)", skipped)
+        return not (failed and self.source.all_or_nothing)
 
     # -- 6: apply ----------------------------------------------------------
 
@@ -525,14 +629,18 @@ class _Run:
 
     def send_status(self) -> None:
         """Tell the hub where this box stands."""
+        self._json("POST", f"/v1/devices/{self.device['device_id']}/status", self.status_fields())
+
+    def status_fields(self) -> dict:
+        """Where this box stands (sent to the hub, or left on a stick)."""
         saved = self.state.state()
-        status = {
+        return {
             "applied_release": saved["applied_release"],
             "books": self.catalog.count_books(),
             "waiting_books": self.state.count_entries("waiting"),
             "disk_free_bytes": shutil.disk_usage(self.library.data_dir).free,
             "clock_offset_seconds": self.clock_offset,
+            "app_version": _app_version(),
             "errors": self.report.errors[-10:],
         }
-        self._json("POST", f"/v1/devices/{self.device['device_id']}/status", status)
 

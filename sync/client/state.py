@@ -5,7 +5,9 @@ Tables (migrations ``0004_sync_tables`` and ``0010_sync_client``): ``device``
 ``keys/device.key``), ``trust`` (the hub key pinned at enrollment),
 ``sync_state`` (applied release and its manifest hash, the incoming one, the
 month's byte count, the usage watermark), ``sync_entries`` (catalog lines not
-applied yet) and ``downloads`` (resumable offsets). Only this module writes them.
+applied yet) and ``downloads`` (resumable offsets). Only this module writes them
+(``downloads``: :mod:`sync.client.downloads`; ``sync_outbox``, the usage left on
+USB sticks: :mod:`sync.client.bundle`).
 """
 
 from __future__ import annotations

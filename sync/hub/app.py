@@ -11,17 +11,19 @@ Paths are fixed by the protocol (:mod:`sync.protocol`)::
     GET  /v1/releases/<n>/catalog/<file>      snapshot or delta (immutable, Range)
     GET  /files/<sha256>                      content (immutable, Range + If-Range)
     GET  /v1/devices/<id>/ack                 signed {acked_through}            (token)
+    GET  /v1/devices/<id>/policy?nonce=       signed window and budgets of its group (token)
     POST /v1/devices/<id>/batches             usage batch, signed by the box    (token)
     POST /v1/devices/<id>/status              the box's state                   (token)
 
-Every error is JSON ``{"error": "..."}``; a usage gap is 409 with ``expected_from``.
+    /staff/...                                staff pages (sync.hub.staff)      (staff login)
+
+Every error of the API is JSON ``{"error": "..."}``; a usage gap is 409 with ``expected_from``.
 Expiry of challenges and tokens is checked on the hub's clock only.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -32,13 +34,12 @@ from werkzeug.exceptions import HTTPException
 from content.http_ranges import plan_file_response, read_range
 from content.store import is_sha256
 from sync.errors import BadSignature, ConfigError
-from sync.hub.hub import Hub, code_hash
+from sync.hub.hub import BatchRefused, Hub, code_hash
 from sync.protocol import (
     CATALOG_NAME,
     MAX_BATCH,
     NONCE,
     SIGNATURE_HEADER,
-    check_batch,
     seal,
 )
 from sync.signing import canonical_json, parse_public_key, verify
@@ -68,6 +69,9 @@ def create_app(hub: Hub) -> Flask:
     _time_and_releases(app, hub)
     _enrollment(app, hub)
     _devices(app, hub)
+    from sync.hub.staff import install
+
+    install(app, hub)
     return app
 
 
@@ -254,6 +258,13 @@ def _devices(app: Flask, hub: Hub) -> None:
         return _signed(hub, {"type": "readpoint.ack", "device_id": device_id, "acked_through": acked,
                              "outcome": outcome})
 
+    @app.get("/v1/devices/<device_id>/policy")
+    def get_policy(device_id: str):
+        """The sync window and budgets of the box's group, signed and fresh by its nonce."""
+        authorise(device_id)
+        return _signed(hub, {"type": "readpoint.policy", "device_id": device_id, "nonce": _nonce(True),
+                             **hub.storage.device_policy(device_id)})
+
     @app.get("/v1/devices/<device_id>/ack")
     def get_ack(device_id: str):
         """How far the hub has this device's usage log."""
@@ -266,17 +277,9 @@ def _devices(app: Flask, hub: Hub) -> None:
         device = authorise(device_id)
         raw = request.get_data(cache=False)
         try:
-            verify(device["public_key"], raw, request.headers.get(SIGNATURE_HEADER, ""))
-        except BadSignature:
-            _fail(400, "the batch signature does not verify")
-        try:
-            batch = check_batch(json.loads(raw))
-        except ValueError as error:
-            _fail(400, f"not a valid usage batch: {error}")
-        if batch.get("device_id") != device_id:
-            _fail(400, "the batch names another device")
-        result = hub.storage.record_batch(device_id, batch["from"], batch["to"], batch.get("hours", []),
-                                          batch.get("missed", []))
+            result = hub.take_batch(device, raw, request.headers.get(SIGNATURE_HEADER, ""))
+        except BatchRefused as error:
+            _fail(400, str(error))
         if result.outcome == "gap":
             _fail(409, f"expected a batch starting at {result.acked_through + 1}",
                   expected_from=result.acked_through + 1, acked_through=result.acked_through)

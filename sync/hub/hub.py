@@ -25,12 +25,12 @@ from pathlib import Path
 
 from content.settings import load_settings
 from content.store import ContentStore, fsync_path
-from sync.errors import ConfigError, SyncError
+from sync.errors import BadSignature, ConfigError, SyncError
 from sync.hub.storage import HubStorage, open_storage
-from sync.protocol import BOOK_ID, SPEC, catalog_name, seal, write_catalog
-from sync.signing import SigningKey, create_key, load_key
+from sync.protocol import BOOK_ID, SPEC, catalog_name, check_batch, seal, write_catalog
+from sync.signing import SigningKey, create_key, load_key, verify
 
-__all__ = ["Hub", "init_hub", "DELTA_RELEASES", "normalise_code", "code_hash"]
+__all__ = ["Hub", "BatchRefused", "init_hub", "DELTA_RELEASES", "normalise_code", "code_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ DELTA_RELEASES = 10          # deltas are built from each of the last this-many 
 CODE_LIFETIME = 7 * 24 * 3600
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 ENTRY_FILE_ROLES = ("primary", "chapter", "cover")
+
+
+class BatchRefused(SyncError):
+    """A usage batch the hub does not take (bad signature, shape or device); nothing is counted."""
 
 
 def normalise_code(code: str) -> str:
@@ -275,6 +279,31 @@ class Hub:
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
         self.storage.add_code(code_hash(raw), name or "box", CODE_LIFETIME)
         return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+    def take_batch(self, device: dict, raw: bytes, signature: str):
+        """Take one signed usage batch of ``device`` exactly once; the BatchResult.
+
+        The one place the hub checks a batch, whether it came over the API or on a
+        USB stick: the box's signature over the exact bytes, the batch's shape, its
+        device. BatchRefused when any fails (nothing is counted).
+        """
+        try:
+            verify(device["public_key"], raw, signature)
+        except BadSignature as error:
+            raise BatchRefused("the batch signature does not verify") from error
+        try:
+            batch = check_batch(json.loads(raw))
+        except ValueError as error:
+            raise BatchRefused(f"not a valid usage batch: {error}") from error
+        if batch.get("device_id") != device["device_id"]:
+            raise BatchRefused("the batch names another device")
+        return self.storage.record_batch(device["device_id"], batch["from"], batch["to"], batch.get("hours", []),
+                                         batch.get("missed", []))
+
+    def signed_ack(self, device_id: str, acked: int, outcome: str) -> bytes:
+        """The hub's signed watermark of a device (an API answer, or a file in a bundle)."""
+        return seal(self.key, {"type": "readpoint.ack", "device_id": device_id, "acked_through": acked,
+                               "outcome": outcome})
 
     def usage_report(self) -> dict:
         """What ``readpoint hub usage --json`` prints."""

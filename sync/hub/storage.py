@@ -10,7 +10,10 @@ Tables: ``enroll_codes`` (one-time codes, by hash), ``devices`` (public key,
 (the published entry of every book ever published, ``removed`` for tombstones,
 ``release`` = the release that last changed it), ``staged`` (changes for the next
 release), ``usage_counts`` (hourly counts per device, book and kind) and
-``usage_missed`` (searched-but-not-found terms per device and hour).
+``usage_missed`` (searched-but-not-found terms per device and hour), and
+``staff`` (provincial staff accounts for the staff pages: name, scrypt hash,
+session epoch) and ``box_groups`` (groups of boxes, e.g. a district; a box is
+in at most one, ``devices.group_name``).
 
 Times are unix seconds from the hub's clock (:attr:`HubStorage.clock`).
 """
@@ -61,6 +64,23 @@ SCHEMA: list[tuple[int, list[str]]] = [
             device_id TEXT NOT NULL, hour TEXT NOT NULL, term TEXT NOT NULL, count BIGINT NOT NULL,
             PRIMARY KEY (device_id, hour, term))""",
     ]),
+    (2, [
+        """CREATE TABLE staff (
+            name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, session_epoch BIGINT NOT NULL DEFAULT 1,
+            created_at BIGINT NOT NULL)""",
+        "CREATE INDEX devices_last_sync ON devices (last_sync_at)",
+    ]),
+    (3, [
+        "CREATE TABLE box_groups (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        "ALTER TABLE devices ADD COLUMN group_name TEXT",
+        "CREATE INDEX devices_group ON devices (group_name)",
+    ]),
+    (4, [
+        "ALTER TABLE box_groups ADD COLUMN window_start BIGINT",
+        "ALTER TABLE box_groups ADD COLUMN window_end BIGINT",
+        "ALTER TABLE box_groups ADD COLUMN run_budget_mb BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE box_groups ADD COLUMN month_budget_mb BIGINT NOT NULL DEFAULT 0",
+    ]),
 ]
 
 
@@ -83,7 +103,119 @@ class BatchResult(tuple):
         return self[1]
 
 
-class HubStorage:
+class StaffStorage:
+    """Queries of the staff pages (mixed into :class:`HubStorage`)."""
+
+    def add_staff(self, name: str, password_hash: str) -> bool:
+        """Create a staff account; False when the name is taken."""
+        with self.transaction() as tx:
+            if self._run(tx, "SELECT 1 FROM staff WHERE name = ?", [name]).fetchone():
+                return False
+            self._run(tx, "INSERT INTO staff (name, password_hash, session_epoch, created_at) VALUES (?, ?, 1, ?)",
+                      [name, password_hash, self.now()])
+        return True
+
+    def set_staff_password(self, name: str, password_hash: str) -> bool:
+        """Give an account a new password and end its sessions; False when there is no such account."""
+        with self.transaction() as tx:
+            cursor = self._run(tx, "UPDATE staff SET password_hash = ?, session_epoch = session_epoch + 1 "
+                                   "WHERE name = ?", [password_hash, name])
+            return cursor.rowcount == 1
+
+    def staff(self, name: str) -> dict | None:
+        """One account (name, password_hash, session_epoch), or None."""
+        row = self._one("SELECT name, password_hash, session_epoch FROM staff WHERE name = ?", [name])
+        return {"name": row[0], "password_hash": row[1], "session_epoch": row[2]} if row else None
+
+    def fleet(self, *, offset: int, limit: int, stale_before: int, stale_only: bool,
+              group: str | None = None) -> tuple[list[dict], int, int]:
+        """(one page of boxes, boxes in all, boxes not seen since ``stale_before``), never-seen and stalest first.
+
+        ``group`` limits everything to one group of boxes.
+        """
+        stale = "(last_sync_at IS NULL OR last_sync_at < ?)"
+        scope, scope_params = ("revoked = 0 AND group_name = ?", [group]) if group else ("revoked = 0", [])
+        where = f"WHERE {scope} AND {stale}" if stale_only else f"WHERE {scope}"
+        params = [*scope_params, stale_before] if stale_only else scope_params
+        rows = self._all(
+            "SELECT device_id, name, enrolled_at, last_sync_at, applied_release, status, group_name FROM devices "
+            f"{where} ORDER BY coalesce(last_sync_at, 0), name, device_id LIMIT ? OFFSET ?",
+            [*params, limit, offset])
+        total = self._one(f"SELECT count(*) FROM devices WHERE {scope}", scope_params)[0]
+        stale_count = self._one(f"SELECT count(*) FROM devices WHERE {scope} AND {stale}",
+                                [*scope_params, stale_before])[0]
+        boxes = [{"device_id": r[0], "name": r[1], "enrolled_at": r[2], "last_sync_at": r[3],
+                  "applied_release": r[4], "status": json.loads(r[5] or "{}"), "group": r[6]} for r in rows]
+        return boxes, int(total), int(stale_count)
+
+    def groups(self, *, policies: bool = False) -> list[dict]:
+        """Every group of boxes with how many boxes it has (and its sync policy), by name."""
+        rows = self._all("SELECT g.name, count(d.device_id), g.window_start, g.window_end, g.run_budget_mb, "
+                         "g.month_budget_mb FROM box_groups g LEFT JOIN devices d "
+                         "ON d.group_name = g.name AND d.revoked = 0 GROUP BY g.name, g.window_start, "
+                         "g.window_end, g.run_budget_mb, g.month_budget_mb ORDER BY g.name")
+        if not policies:
+            return [{"name": row[0], "boxes": int(row[1])} for row in rows]
+        return [{"name": r[0], "boxes": int(r[1]), "window": [r[2], r[3]] if r[2] is not None else None,
+                 "run_budget_mb": int(r[4]), "month_budget_mb": int(r[5])} for r in rows]
+
+    def set_group_policy(self, group: str, window: list[int] | None, run_mb: int, month_mb: int) -> bool:
+        """Set a group's sync window (minutes after local midnight, or None) and budgets; False if no such group."""
+        start, end = window if window else (None, None)
+        with self.transaction() as tx:
+            return self._run(tx, "UPDATE box_groups SET window_start = ?, window_end = ?, run_budget_mb = ?, "
+                                 "month_budget_mb = ? WHERE name = ?", [start, end, run_mb, month_mb, group]
+                             ).rowcount == 1
+
+    def device_policy(self, device_id: str) -> dict:
+        """The sync policy of a box's group (no window, no budgets when it has no group)."""
+        row = self._one("SELECT g.name, g.window_start, g.window_end, g.run_budget_mb, g.month_budget_mb "
+                        "FROM devices d JOIN box_groups g ON g.name = d.group_name WHERE d.device_id = ?",
+                        [device_id])
+        if row is None:
+            return {"group": None, "window": None, "run_budget_mb": 0, "month_budget_mb": 0}
+        return {"group": row[0], "window": [int(row[1]), int(row[2])] if row[1] is not None else None,
+                "run_budget_mb": int(row[3]), "month_budget_mb": int(row[4])}
+
+    def set_group(self, device_ids: list[str], group: str | None) -> int:
+        """Put boxes into ``group`` (made if new; None: out of any group); how many boxes moved."""
+        moved = 0
+        with self.transaction() as tx:
+            if group and not self._run(tx, "SELECT 1 FROM box_groups WHERE name = ?", [group]).fetchone():
+                self._run(tx, "INSERT INTO box_groups (name, created_at) VALUES (?, ?)", [group, self.now()])
+            for device_id in device_ids:
+                moved += self._run(tx, "UPDATE devices SET group_name = ? WHERE device_id = ?",
+                                   [group, device_id]).rowcount
+        return moved
+
+    def group_exists(self, group: str) -> bool:
+        """Whether a group of boxes of this name exists."""
+        return self._one("SELECT 1 FROM box_groups WHERE name = ?", [group]) is not None
+
+    def staged_changes(self, limit: int = 500) -> tuple[list[dict], int]:
+        """(the first ``limit`` staged changes with their titles, how many in all)."""
+        rows = self._all("SELECT book_id, op, entry, staged_at FROM staged ORDER BY staged_at, book_id LIMIT ?",
+                         [limit])
+        total = self._one("SELECT count(*) FROM staged")[0]
+        changes = []
+        for book_id, op, entry, staged_at in rows:
+            data = json.loads(entry or "{}")
+            title = data.get("title")
+            if title is None:
+                published = self._one("SELECT entry FROM catalog WHERE book_id = ?", [book_id])
+                title = json.loads(published[0]).get("title", "") if published else ""
+            changes.append({"book_id": book_id, "op": op, "title": title or "", "staged_at": staged_at})
+        return changes, int(total)
+
+    def releases(self, limit: int = 20) -> list[dict]:
+        """The newest ``limit`` releases, newest first."""
+        keys = ("number", "published_at", "books", "added", "removed")
+        return [dict(zip(keys, row)) for row in
+                self._all("SELECT number, published_at, books, added, removed FROM releases "
+                          "ORDER BY number DESC LIMIT ?", [limit])]
+
+
+class HubStorage(StaffStorage):
     """Every query of the hub; subclasses provide connections, transactions and row locks."""
 
     placeholder = "?"
@@ -182,6 +314,15 @@ class HubStorage:
         device = dict(zip(keys, row))
         device["status"] = json.loads(device["status"] or "{}")
         return device
+
+    def device_watermarks(self, group: str | None = None) -> list[tuple[str, int]]:
+        """(device_id, acked_through) of every box not revoked (of one group, when given)."""
+        if group:
+            rows = self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 AND group_name = ? "
+                             "ORDER BY device_id", [group])
+        else:
+            rows = self._all("SELECT device_id, acked_through FROM devices WHERE revoked = 0 ORDER BY device_id")
+        return [(row[0], row[1]) for row in rows]
 
     def add_challenge(self, nonce: str, device_id: str, lifetime: int) -> None:
         """Remember a challenge nonce for a device for ``lifetime`` seconds; forget expired ones."""

@@ -16,7 +16,7 @@ Access (checked in :func:`_guard` before every admin request):
   use and :data:`MAX_HOURS` after logging in, and with a new password;
 - every POST carries the session's CSRF token (:func:`csrf_token`);
 - failed logins and setup codes are rate-limited per address and in all
-  (:class:`readpoint.views.admin.limits.AttemptLimiter`).
+  (:class:`content.attempts.AttemptLimiter`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from content.admin_keys import session_key, setup_code
 from content.catalog.librarians import Librarians
-from readpoint.views.admin.limits import AttemptLimiter
+from content.attempts import AttemptLimiter
 from readpoint.views.common import library
 
 __all__ = ["bp", "csrf_token", "librarians", "current_librarian", "IDLE_HOURS", "MAX_HOURS"]

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from content.admin_keys import remove_setup_code, setup_code_matches
 from content.catalog.librarians import MAX_NAME, MAX_PASSWORD, MIN_PASSWORD, AccountError
 from readpoint.views.admin import bp, current_librarian, librarians, log_in
-from readpoint.views.admin.limits import AttemptLimiter
+from content.attempts import AttemptLimiter
 from readpoint.views.common import local_path
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,7 @@
 """Rate limits on guessing: failed logins and setup codes, per address and in all.
 
+Shared by the librarian's desk on the box and the staff pages of the hub (framework-free).
+
 Kept in memory only (an address is never written anywhere): after
 :data:`PER_CLIENT` failures from one address within :data:`WINDOW_SECONDS`,
 that address must wait until the oldest failure leaves the window; after
