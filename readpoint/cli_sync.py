@@ -8,10 +8,12 @@ commands, so importing this module opens nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -38,6 +40,18 @@ def _errors():
     from sync.errors import SyncError
 
     return (SyncError, SettingsError, ContentError, OSError, sqlite3.DatabaseError)
+
+
+@contextlib.contextmanager
+def _hub(hub_dir: Path) -> Iterator:
+    """The initialised hub in ``hub_dir``, closed afterwards; its errors become one-line messages."""
+    instance = _open_hub(hub_dir)
+    try:
+        yield instance
+    except _errors() as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        instance.close()
 
 
 def _open_hub(hub_dir: Path):
@@ -88,13 +102,8 @@ def hub_add(hub_dir: Path, paths: tuple[Path, ...], as_json: bool) -> None:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise click.UsageError(f"no such file or folder: {missing[0]}")
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         report = instance.add(list(paths))
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
     else:
@@ -110,13 +119,8 @@ def hub_add(hub_dir: Path, paths: tuple[Path, ...], as_json: bool) -> None:
 @click.argument("book_ids", nargs=-1, required=True)
 def hub_remove(hub_dir: Path, book_ids: tuple[str, ...]) -> None:
     """Stage the withdrawal of books from the next release."""
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         staged = instance.remove(list(book_ids))
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     click.echo(f"staged for removal: {' '.join(staged)}")
 
 
@@ -125,13 +129,8 @@ def hub_remove(hub_dir: Path, book_ids: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the release summary as JSON.")
 def hub_publish(hub_dir: Path, as_json: bool) -> None:
     """Build and sign the next release from what is staged."""
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         summary = instance.publish()
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -144,13 +143,8 @@ def hub_publish(hub_dir: Path, as_json: bool) -> None:
 @click.option("--name", default="", help="A name for the box (the commune).")
 def hub_enroll_code(hub_dir: Path, name: str) -> None:
     """Print a one-time enrollment code for a new box (valid 7 days)."""
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         click.echo(instance.enroll_code(name))
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
 
 
 @hub.command("serve")
@@ -162,10 +156,12 @@ def hub_serve(hub_dir: Path, host: str, port: int) -> None:
     from readpoint.server import serve as serve_app
     from sync.hub.app import create_app
 
+    def ready(server) -> None:
+        log.info("hub %s serving on http://%s:%s/", hub_dir, host, server.effective_port)
+
     instance = _open_hub(hub_dir)
-    log.info("hub %s serving on http://%s:%d/", hub_dir, host, port)
     try:
-        serve_app(create_app(instance), host=host, port=port, threads=8)
+        serve_app(create_app(instance), host=host, port=port, threads=8, on_ready=ready)
     finally:
         instance.close()
 
@@ -175,13 +171,8 @@ def hub_serve(hub_dir: Path, host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def hub_usage(hub_dir: Path, as_json: bool) -> None:
     """Per box: last sync, acked_through, applied release, usage per book and day, terms not found."""
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         report = instance.usage_report()
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
@@ -201,8 +192,7 @@ def hub_group(hub_dir: Path, group: str, device_ids: tuple[str, ...]) -> None:
     """Put boxes into a group of boxes (made if new); GROUP "-" takes them out of any group."""
     from sync.hub.staff import clean_group
 
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         name = None if group == "-" else clean_group(group)
         if name is None and group != "-":
             raise click.UsageError(f"not a group name: {group!r}")
@@ -210,10 +200,6 @@ def hub_group(hub_dir: Path, group: str, device_ids: tuple[str, ...]) -> None:
         if unknown:
             raise click.ClickException(f"no box {unknown[0]} on this hub")
         moved = instance.storage.set_group(list(device_ids), name)
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     click.echo(f"{moved} boxes {'in group ' + repr(name) if name else 'out of their group'}")
 
 
@@ -229,13 +215,8 @@ def hub_bundle(hub_dir: Path, out: Path, group: str | None, from_release: int | 
     """Write the newest release as a USB bundle for boxes that never see a network."""
     from sync.hub.bundle import write_bundle
 
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         summary = write_bundle(instance, out, group=group, from_release=from_release)
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
@@ -251,13 +232,8 @@ def hub_bundle_return(hub_dir: Path, folder: Path, as_json: bool) -> None:
     """Take in the usage boxes left on a returned stick, each batch exactly once; exit 1 if any was refused."""
     from sync.hub.bundle import take_returns
 
-    instance = _open_hub(hub_dir)
-    try:
+    with _hub(hub_dir) as instance:
         summary = take_returns(instance, folder)
-    except _errors() as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        instance.close()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
