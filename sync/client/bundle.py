@@ -263,7 +263,7 @@ class BundleSource:
 
     def _batches(self) -> list[tuple[int, int, bytes]]:
         """Every batch after the watermark: the ranges handed out before, then new ones."""
-        from sync.client.run import BATCH_EVENTS, batch_body, usage_batch
+        from sync.client.batches import BATCH_EVENTS, batch_body, usage_batch
 
         catalog = self.run.catalog
         acked = self.run.state.state()["usage_acked_through"]

@@ -45,9 +45,10 @@ import time
 from dataclasses import dataclass, field
 
 from content.catalog import Catalog, usage_stats
-from content.catalog.usage import hourly_counts, last_seq, prune_through
+from content.catalog.usage import last_seq, prune_through
 from content.errors import ContentError
 from content.store import WriterBusy, writer_lock
+from sync.client.batches import batch_body, usage_batch
 from sync.client.downloads import Downloads, StorageFull
 from sync.client.state import SyncState
 from sync.client.transport import BudgetSpent, Meter, Transport
@@ -72,12 +73,11 @@ from sync.protocol import (
 )
 from sync.signing import canonical_json, key_id, parse_public_key
 
-__all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "usage_batch", "UsageBatch", "Missing", "batch_body"]
+__all__ = ["SyncReport", "run_sync", "enroll", "make_transport", "Missing"]
 
 log = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_RUN = 200
-BATCH_EVENTS = 5000
 ROLE_RANK = {"cover": 0}
 
 
@@ -100,49 +100,6 @@ class SyncReport:
         return {name: getattr(self, name) for name in (
             "release_before", "release_after", "books_added", "books_removed", "files_downloaded",
             "bytes_down", "bytes_up", "events_sent", "errors")}
-
-
-@dataclass
-class UsageBatch:
-    """Events ``first``..``last`` of the log as hourly counts and searched-but-not-found terms."""
-
-    first: int
-    last: int
-    hours: list[list]
-    missed: list[list]
-    events: int
-
-
-def usage_batch(catalog: Catalog, acked: int, *, limit: int = BATCH_EVENTS) -> UsageBatch | None:
-    """The next batch after the watermark ``acked`` (at most ``limit`` seqs), or None.
-
-    It starts right after the watermark even if those events were pruned, so the
-    hub's exactly-once check lines up. Per hour, book and kind a count; per hour
-    the terms of searches that found nothing; nothing about a person.
-    """
-    newest = last_seq(catalog)
-    if newest <= acked:
-        return None
-    last = min(newest, acked + limit)
-    hours: dict[tuple, int] = {}
-    missed: dict[tuple, int] = {}
-    events = 0
-    for row in hourly_counts(catalog, acked + 1, last):
-        key = (row["hour"], row["book_id"] or None, row["kind"])
-        hours[key] = hours.get(key, 0) + row["count"]
-        events += row["count"]
-        term = " ".join(row["term"].split())
-        if row["kind"] == "search_empty" and term:
-            missed[(row["hour"], term)] = missed.get((row["hour"], term), 0) + row["count"]
-    return UsageBatch(acked + 1, last, [[h, b, k, n] for (h, b, k), n in hours.items()],
-                      [[h, t, n] for (h, t), n in missed.items()], events)
-
-
-def batch_body(device_id: str, batch: UsageBatch) -> bytes:
-    """The exact bytes of a usage batch, as POSTed to the hub or left on a stick; the box signs them."""
-    return json.dumps({"type": "readpoint.usage", "device_id": device_id, "from": batch.first, "to": batch.last,
-                       "hours": batch.hours, "missed": batch.missed},
-                      ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def make_transport(settings: dict, meter: Meter | None = None) -> Transport:
